@@ -1,0 +1,269 @@
+"""Build OpenCLIP / LongCLIP models through open_clip's factory and load checkpoints strictly.
+
+LongCLIP (SPEC §3) differs from OpenCLIP only in its text positions: 248 of them, with
+position i taken from ``positional_embedding`` if i < 20 and from
+``positional_embedding_res`` otherwise. We build an OpenCLIP model with context length 248
+and fold the two tables into its one table when loading, so open_clip's own
+``encode_text`` runs unchanged (the fold selects rows; it is exact).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from dataclasses import dataclass
+
+import open_clip
+import torch
+from torch import nn
+
+from .zoo import ModelSource
+
+LONG_CONTEXT = 248
+LONG_KEEP = 20  # LongCLIP positions below this use table 1, the rest table 2
+PREFIXES = ("module.", "_orig_mod.")  # DDP and torch.compile wrappers
+# Keys that real checkpoints carry and that do not belong to the model, accepted on purpose:
+HARMLESS_EXTRAS = frozenset(
+    {
+        "mask1",  # LongCLIP's 0/1 position masks (they encode LONG_KEEP)
+        "mask2",
+        "input_resolution",  # OpenAI-format metadata
+        "context_length",
+        "vocab_size",
+    }
+)
+DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used as asked; the message is one line saying why."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A ready CLIP model and what was actually loaded into it."""
+
+    model: nn.Module
+    source: ModelSource
+    long_clip: bool  # effective (requested or detected)
+    fingerprint: str  # sha256 of the checkpoint file, or the hub tag
+    context_length: int
+
+
+def read_state_dict(path: str) -> dict[str, torch.Tensor]:
+    """Read a checkpoint file into a plain state_dict (no prefixes, no wrapper dict)."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any failure here means "not loadable"
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(
+            f"{path}: not a loadable PyTorch checkpoint with weights_only=True ({first[:160]})"
+        ) from None
+    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(
+            f"{path}: not a CLIP checkpoint (expected a state_dict or a dict with 'state_dict')"
+        )
+    return {_strip_prefixes(k): v for k, v in obj.items()}
+
+
+def _strip_prefixes(key: str) -> str:
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in PREFIXES:
+            if key.startswith(prefix):
+                key, stripped = key[len(prefix) :], True
+    return key
+
+
+def is_long_clip(state_dict: dict[str, torch.Tensor]) -> bool:
+    """LongCLIP text tower: 248 position rows and a second (``_res``) table."""
+    pos = state_dict.get("positional_embedding")
+    return (
+        pos is not None
+        and pos.shape[0] == LONG_CONTEXT
+        and "positional_embedding_res" in state_dict
+    )
+
+
+def describe_vision(state_dict: dict[str, torch.Tensor]) -> str:
+    """Width, patch, grid and depth as read from the weights (for error messages)."""
+    conv = state_dict.get("visual.conv1.weight")
+    pos = state_dict.get("visual.positional_embedding")
+    if conv is None or pos is None:
+        return "no ViT image tower"
+    blocks = {
+        int(m.group(1))
+        for k in state_dict
+        if (m := re.match(r"visual\.transformer\.resblocks\.(\d+)\.", k))
+    }
+    grid = round((pos.shape[0] - 1) ** 0.5)
+    return (
+        f"width {conv.shape[0]}, patch {conv.shape[-1]}, grid {grid}x{grid}, "
+        f"{len(blocks)} blocks"
+    )
+
+
+def fold_long_positions(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """One 248-row table: rows < 20 from ``positional_embedding``, the rest from ``_res``."""
+    folded = dict(state_dict)
+    table, res = folded["positional_embedding"], folded.pop("positional_embedding_res")
+    folded["positional_embedding"] = torch.cat([table[:LONG_KEEP], res[LONG_KEEP:]])
+    return folded
+
+
+def build_model(vit_type: str, quick_gelu: bool, long_clip: bool) -> nn.Module:
+    """A randomly initialised OpenCLIP model through open_clip's factory (fp32, CPU)."""
+    if vit_type not in open_clip.list_models():
+        raise CheckpointError(
+            f"--vit-type '{vit_type}' is not an OpenCLIP model config "
+            "(see open_clip.list_models(), or register yours with --model-config)"
+        )
+    # open_clip warns "initialized randomly": true, but we load the weights right after.
+    quiet = _DropMessage("No pretrained weights loaded")
+    logging.getLogger().addFilter(quiet)
+    try:
+        return open_clip.create_model(
+            vit_type,
+            pretrained=None,
+            force_quick_gelu=quick_gelu,
+            force_context_length=LONG_CONTEXT if long_clip else None,
+        )
+    finally:
+        logging.getLogger().removeFilter(quiet)
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.prefix)
+
+
+def load_into(model: nn.Module, state_dict: dict[str, torch.Tensor], where: str) -> None:
+    """Strict load: every key present, none unexpected, every shape equal, or one error line."""
+    state_dict = {k: v for k, v in state_dict.items() if k not in HARMLESS_EXTRAS}
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    wrong = [
+        k for k in expected if k in state_dict and state_dict[k].shape != expected[k].shape
+    ]
+    if missing or unexpected or wrong:
+        raise CheckpointError(f"{where}: {_diagnose(state_dict, expected, missing, unexpected, wrong)}")
+    model.load_state_dict(state_dict, strict=True)
+
+
+def _diagnose(
+    given: dict[str, torch.Tensor],
+    expected: dict[str, torch.Tensor],
+    missing: list[str],
+    unexpected: list[str],
+    wrong: list[str],
+) -> str:
+    def few(keys: list[str]) -> str:
+        return ", ".join(keys[:3]) + (f" (+{len(keys) - 3} more)" if len(keys) > 3 else "")
+
+    if "visual.conv1.weight" not in given and "token_embedding.weight" not in given:
+        cause = "not a CLIP checkpoint"
+    elif any(k.startswith("visual.") for k in wrong + missing + unexpected):
+        cause = (
+            f"image tower does not match --vit-type (weights: {describe_vision(given)}; "
+            f"model: {describe_vision(expected)}): wrong --vit-type?"
+        )
+    else:
+        cause = "text tower does not match the --vit-type config (wrong --vit-type?)"
+    parts = [cause]
+    if missing:
+        parts.append(f"missing {few(missing)}")
+    if unexpected:
+        parts.append(f"unexpected {few(unexpected)}")
+    if wrong:
+        k = wrong[0]
+        parts.append(
+            f"shape mismatch {few(wrong)} (e.g. {k}: file {tuple(given[k].shape)} "
+            f"vs model {tuple(expected[k].shape)})"
+        )
+    return "; ".join(parts)
+
+
+def file_fingerprint(path: str) -> str:
+    """sha256 of a checkpoint file: names the exact weights in settings and caches."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 24), b""):
+            digest.update(block)
+    return "sha256:" + digest.hexdigest()
+
+
+def load_clip(source: ModelSource, device: str = "cpu", precision: str = "fp32") -> LoadedModel:
+    """Build the model for ``source`` and load its weights (file or hub tag), strictly."""
+    if source.checkpoint is None:
+        model = _load_by_tag(source)
+        long_clip, fingerprint = False, f"tag:{source.tag}"
+    else:
+        path = source.checkpoint
+        if not os.path.isfile(path):
+            raise CheckpointError(
+                f"checkpoint not found: {path} (--method {source.method} --vit-type "
+                f"{source.vit_type} expects it there; set --checkpoint-dir or --pretrained PATH)"
+            )
+        state_dict = read_state_dict(path)
+        detected = is_long_clip(state_dict)
+        if source.long_clip is True and not detected:
+            rows = state_dict.get("positional_embedding", torch.empty(0)).shape[0]
+            raise CheckpointError(
+                f"{path}: LongCLIP requested (--long-clip load_from_scratch or --method "
+                f"{source.method}) but the weights are not LongCLIP (positional_embedding has "
+                f"{rows} rows, no positional_embedding_res)"
+            )
+        if source.long_clip is False and detected:
+            raise CheckpointError(
+                f"{path}: LongCLIP weights (248-row positional tables) loaded without LongCLIP "
+                f"(--method {source.method} / --long-clip disable); use a LongCLIP method or "
+                "drop --long-clip disable"
+            )
+        long_clip = detected
+        model = build_model(source.vit_type, source.quick_gelu, long_clip)
+        load_into(model, fold_long_positions(state_dict) if long_clip else state_dict, path)
+        fingerprint = file_fingerprint(path)
+    model = model.to(device=device, dtype=DTYPES[precision]).eval()
+    return LoadedModel(
+        model=model,
+        source=source,
+        long_clip=long_clip,
+        fingerprint=fingerprint,
+        context_length=int(model.context_length),
+    )
+
+
+def _load_by_tag(source: ModelSource) -> nn.Module:
+    """Hub weights (OpenAI, MetaCLIP); offline, say which file to place instead."""
+    if source.long_clip:
+        raise CheckpointError(
+            f"--long-clip load_from_scratch needs a LongCLIP checkpoint file: pass --pretrained PATH "
+            f"(hub tag '{source.tag}' holds 77-position CLIP weights)"
+        )
+    cfg = open_clip.get_pretrained_cfg(source.vit_type, source.tag or "")
+    if not cfg:
+        raise CheckpointError(
+            f"open_clip has no '{source.tag}' weights for --vit-type {source.vit_type}; "
+            "pass --pretrained PATH"
+        )
+    try:
+        return open_clip.create_model(
+            source.vit_type, pretrained=source.tag, force_quick_gelu=source.quick_gelu
+        )
+    except Exception as err:  # noqa: BLE001 - download/network failures come in many types
+        where = cfg.get("hf_hub") or cfg.get("url") or "the hub"
+        raise CheckpointError(
+            f"could not fetch '{source.tag}' weights for {source.vit_type} from {where} "
+            f"({type(err).__name__}; no network?): download that file elsewhere and pass "
+            "--pretrained PATH"
+        ) from None
