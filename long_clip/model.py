@@ -9,6 +9,7 @@ and fold the two tables into its one table when loading, so open_clip's own
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -195,6 +196,13 @@ def _diagnose(
 
 def file_fingerprint(path: str) -> str:
     """sha256 of a checkpoint file: names the exact weights in settings and caches."""
+    stat = os.stat(path)
+    return _sha256(os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    """Hashed once per (path, size, mtime): the CLI and the loader both ask."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 24), b""):

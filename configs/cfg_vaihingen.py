@@ -1,0 +1,12 @@
+_base_ = './base_config.py'
+
+model = dict(name_path='./configs/cls_vaihingen.txt')
+# SegEarth-OV post-processing (SPEC §8), applied by --protocol segearth only.
+segearth_postprocess = dict(prob_thd=0.1, bg_idx=5)
+
+test_dataloader = dict(
+    dataset=dict(
+        type='ISPRSDataset',
+        data_prefix=dict(img_path='vaihingen/img_dir/val', seg_map_path='vaihingen/ann_dir/val'),
+    )
+)

@@ -1,0 +1,152 @@
+"""The four RS datasets that mmseg lacks (SPEC §8), and a layout check for all eight.
+
+LoveDA, Potsdam, Vaihingen (ISPRSDataset) and iSAID are mmseg's own classes.
+``check_dataset`` turns the usual data mistakes into one clear line each, before any
+image is evaluated.
+"""
+
+from __future__ import annotations
+
+import mmcv_compat  # noqa: F401  (before mmseg: mmcv-lite has no compiled ops)
+
+import os
+
+import cv2
+from mmengine.fileio import list_dir_or_file
+from mmseg.datasets import BaseSegDataset
+from mmseg.registry import DATASETS
+
+
+class DataError(ValueError):
+    """A problem with the data on disk; the message is one line naming the path."""
+
+
+@DATASETS.register_module()
+class OpenEarthMapDataset(BaseSegDataset):
+    METAINFO = dict(
+        classes=(
+            "background", "bareland", "grass", "pavement", "road",
+            "tree", "water", "cropland", "building",
+        ),
+        palette=[
+            [0, 0, 0], [128, 0, 0], [0, 255, 36], [148, 148, 148], [255, 255, 255],
+            [34, 97, 38], [0, 69, 255], [75, 181, 73], [222, 31, 7],
+        ],
+    )
+
+    def __init__(self, img_suffix=".tif", seg_map_suffix=".tif", reduce_zero_label=False, **kwargs):
+        super().__init__(
+            img_suffix=img_suffix,
+            seg_map_suffix=seg_map_suffix,
+            reduce_zero_label=reduce_zero_label,
+            **kwargs,
+        )
+
+
+@DATASETS.register_module()
+class UDD5Dataset(BaseSegDataset):
+    METAINFO = dict(
+        classes=("vegetation", "building", "road", "vehicle", "background"),
+        palette=[[107, 142, 35], [102, 102, 156], [128, 64, 128], [0, 0, 142], [0, 0, 0]],
+    )
+
+    def __init__(self, img_suffix=".JPG", seg_map_suffix=".png", reduce_zero_label=False, **kwargs):
+        super().__init__(
+            img_suffix=img_suffix,
+            seg_map_suffix=seg_map_suffix,
+            reduce_zero_label=reduce_zero_label,
+            **kwargs,
+        )
+
+
+@DATASETS.register_module()
+class VDDDataset(BaseSegDataset):
+    METAINFO = dict(
+        classes=("background", "facade", "road", "vegetation", "vehicle", "roof", "water"),
+        palette=[
+            [0, 0, 0], [102, 102, 156], [128, 64, 128], [107, 142, 35],
+            [0, 0, 142], [70, 70, 70], [28, 42, 168],
+        ],
+    )
+
+    def __init__(self, img_suffix=".JPG", seg_map_suffix=".png", reduce_zero_label=False, **kwargs):
+        super().__init__(
+            img_suffix=img_suffix,
+            seg_map_suffix=seg_map_suffix,
+            reduce_zero_label=reduce_zero_label,
+            **kwargs,
+        )
+
+
+@DATASETS.register_module()
+class UAVidDataset(BaseSegDataset):
+    METAINFO = dict(
+        classes=("background", "building", "road", "car", "tree", "vegetation", "human"),
+        palette=[
+            [0, 0, 0], [128, 0, 0], [128, 64, 128], [192, 0, 192],
+            [0, 128, 0], [128, 128, 0], [64, 64, 0],
+        ],
+    )
+
+    def __init__(self, img_suffix=".png", seg_map_suffix=".png", reduce_zero_label=False, **kwargs):
+        super().__init__(
+            img_suffix=img_suffix,
+            seg_map_suffix=seg_map_suffix,
+            reduce_zero_label=reduce_zero_label,
+            **kwargs,
+        )
+
+
+def _few(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+
+
+def _stems(folder: str, suffix: str) -> dict[str, str]:
+    """Relative name without suffix -> relative file name (mmseg's own pairing rule)."""
+    return {
+        name[: -len(suffix)]: name
+        for name in list_dir_or_file(folder, list_dir=False, suffix=suffix, recursive=True)
+    }
+
+
+def check_dataset(dataset: BaseSegDataset) -> int:
+    """Check the folders, the image/label pairing and that files decode; return #images.
+
+    ``dataset`` may be lazily initialised (no file scan yet): only its paths are used.
+    """
+    name = type(dataset).__name__
+    img_dir = dataset.data_prefix.get("img_path", "")
+    seg_dir = dataset.data_prefix.get("seg_map_path", "")
+    img_suffix, seg_suffix = dataset.img_suffix, dataset.seg_map_suffix
+    layout = f"expected {img_dir}/<name>{img_suffix} with labels {seg_dir}/<name>{seg_suffix}"
+    root = dataset.data_root
+    if root and not os.path.isdir(root):
+        raise DataError(
+            f"{name}: data root {root} does not exist; set test_data_root in "
+            f"configs/base_config.py or pass --data-root ({layout})"
+        )
+    for folder in (img_dir, seg_dir):
+        if not os.path.isdir(folder):
+            raise DataError(f"{name}: folder {folder} does not exist ({layout})")
+    images = _stems(img_dir, img_suffix)
+    labels = _stems(seg_dir, seg_suffix)
+    if not images:
+        raise DataError(f"{name}: no *{img_suffix} images in {img_dir} ({layout})")
+    unlabelled = sorted(set(images) - set(labels))
+    if unlabelled:
+        raise DataError(
+            f"{name}: {len(unlabelled)} image(s) in {img_dir} without a label in {seg_dir} "
+            f"(first: {_few([images[s] for s in unlabelled])}); add the labels or remove the images"
+        )
+    orphans = sorted(set(labels) - set(images))
+    if orphans:
+        raise DataError(
+            f"{name}: {len(orphans)} label(s) in {seg_dir} without an image in {img_dir} "
+            f"(first: {_few([labels[s] for s in orphans])}); add the images or remove the labels"
+        )
+    for folder, files in ((img_dir, images), (seg_dir, labels)):
+        for rel in sorted(files.values()):
+            path = os.path.join(folder, rel)
+            if not cv2.haveImageReader(path):  # reads the header only
+                raise DataError(f"{name}: unreadable image file {path}; replace or remove it")
+    return len(images)

@@ -1,0 +1,142 @@
+"""Results on disk: one atomic JSON per finished dataset, and the tables built from them.
+
+``<out>/datasets/<DatasetType>.json`` is written the moment a dataset finishes; it holds
+the dataset's metrics and the effective settings that produced them, so ``--resume`` can
+tell whether it is still valid. The summary files are rebuilt from those JSONs.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+
+TOTAL_FILE = "ovss_results_total.txt"
+CSV_FILE = "ovss_results_per_class.csv"
+JSON_FILE = "ovss_results.json"
+MD_FILE = "ovss_results.md"
+SETTINGS_FILE = "settings.json"
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write via a temporary file and rename: a reader never sees a half-written file."""
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def dataset_path(out_dir: str, dataset: str) -> str:
+    return os.path.join(out_dir, "datasets", f"{dataset}.json")
+
+
+def save_dataset(out_dir: str, record: dict) -> None:
+    write_atomic(dataset_path(out_dir, record["dataset"]), json.dumps(record, indent=2) + "\n")
+
+
+def load_dataset(out_dir: str, dataset: str) -> dict | None:
+    """A finished dataset's record, or None if absent or unreadable (then it is rerun)."""
+    try:
+        with open(dataset_path(out_dir, dataset), encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def _fmt(value: float | None) -> str:
+    return "nan" if value is None else f"{value:.4f}"
+
+
+def mean_miou(records: Sequence[dict]) -> float:
+    return sum(r["metrics"]["mIoU"] for r in records) / len(records)
+
+
+def total_text(records: Sequence[dict]) -> str:
+    """The seed's two-line format: dataset names + 'mean', then mIoU (%) with 4 decimals."""
+    names = [r["dataset"] for r in records] + ["mean"]
+    values = [r["metrics"]["mIoU"] for r in records] + [mean_miou(records)]
+    return ",".join(names) + "\n" + ",".join(_fmt(v) for v in values) + "\n"
+
+
+def per_class_csv(records: Sequence[dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["dataset", "class", "IoU", "Acc"])
+    for r in records:
+        m = r["metrics"]
+        for name, iou, acc in zip(m["classes"], m["IoU"], m["Acc"]):
+            writer.writerow([r["dataset"], name, _fmt(iou), _fmt(acc)])
+        writer.writerow([r["dataset"], "mean", _fmt(m["mIoU"]), _fmt(m["mAcc"])])
+    return buf.getvalue()
+
+
+def summary_row(label: str, records: Sequence[dict]) -> tuple[list[str], list[str]]:
+    header = ["model"] + [r["dataset"] for r in records] + ["mean"]
+    row = [label] + [_fmt(r["metrics"]["mIoU"]) for r in records] + [_fmt(mean_miou(records))]
+    return header, row
+
+
+def markdown(label: str, settings: dict, records: Sequence[dict]) -> str:
+    header, row = summary_row(label, records)
+    lines = ["# RS-OVSS results (mIoU %)", "", settings_line(settings), ""]
+    lines += _md_table(header, [row])
+    for r in records:
+        m = r["metrics"]
+        lines += ["", f"## {r['dataset']} (mIoU {_fmt(m['mIoU'])}, {describe_post(r)})", ""]
+        rows = [[n, _fmt(i), _fmt(a)] for n, i, a in zip(m["classes"], m["IoU"], m["Acc"])]
+        lines += _md_table(["class", "IoU", "Acc"], rows)
+    return "\n".join(lines) + "\n"
+
+
+def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return out + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def text_table(label: str, records: Sequence[dict]) -> str:
+    """The terminal table: one row (backbone, method), one column per dataset + mean."""
+    header, row = summary_row(label, records)
+    widths = [max(len(h), len(v)) for h, v in zip(header, row)]
+    fmt = "  ".join(f"{{:>{w}}}" for w in widths)
+    return fmt.format(*header) + "\n" + fmt.format(*row)
+
+
+def describe_post(record: dict) -> str:
+    s = record["settings"]
+    return (
+        f"prob_thd={s['prob_thd']}, bg_idx={s['bg_idx']}, "
+        f"cls_token_lambda={s['cls_token_lambda']}"
+    )
+
+
+def settings_line(settings: dict) -> str:
+    """One line that says what produced a number (printed next to every result)."""
+    keys = (
+        "method", "vit_type", "checkpoint", "model_type", "protocol", "precision",
+        "device", "ignore_residual", "logit_scale", "slide_crop", "slide_stride",
+        "cls_token_lambda", "quick_gelu", "long_clip",
+    )
+    return "settings: " + ", ".join(f"{k}={settings.get(k)}" for k in keys if k in settings)
+
+
+def write_summary(out_dir: str, label: str, settings: dict, records: Sequence[dict]) -> None:
+    """Rebuild every summary file from the finished datasets' records."""
+    write_atomic(os.path.join(out_dir, TOTAL_FILE), total_text(records))
+    write_atomic(os.path.join(out_dir, CSV_FILE), per_class_csv(records))
+    payload = {
+        "settings": settings,
+        "datasets": {r["dataset"]: r for r in records},
+        "mean_mIoU": mean_miou(records),
+    }
+    write_atomic(os.path.join(out_dir, JSON_FILE), json.dumps(payload, indent=2) + "\n")
+    write_atomic(os.path.join(out_dir, MD_FILE), markdown(label, settings, records))
+    write_atomic(os.path.join(out_dir, SETTINGS_FILE), json.dumps(settings, indent=2) + "\n")
