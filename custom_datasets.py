@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import mmcv_compat  # noqa: F401  (before mmseg: mmcv-lite has no compiled ops)
 
+import inspect
 import os
+from dataclasses import dataclass
 
 import cv2
 from mmengine.fileio import list_dir_or_file
@@ -25,12 +27,26 @@ class DataError(ValueError):
 class OpenEarthMapDataset(BaseSegDataset):
     METAINFO = dict(
         classes=(
-            "background", "bareland", "grass", "pavement", "road",
-            "tree", "water", "cropland", "building",
+            "background",
+            "bareland",
+            "grass",
+            "pavement",
+            "road",
+            "tree",
+            "water",
+            "cropland",
+            "building",
         ),
         palette=[
-            [0, 0, 0], [128, 0, 0], [0, 255, 36], [148, 148, 148], [255, 255, 255],
-            [34, 97, 38], [0, 69, 255], [75, 181, 73], [222, 31, 7],
+            [0, 0, 0],
+            [128, 0, 0],
+            [0, 255, 36],
+            [148, 148, 148],
+            [255, 255, 255],
+            [34, 97, 38],
+            [0, 69, 255],
+            [75, 181, 73],
+            [222, 31, 7],
         ],
     )
 
@@ -64,8 +80,13 @@ class VDDDataset(BaseSegDataset):
     METAINFO = dict(
         classes=("background", "facade", "road", "vegetation", "vehicle", "roof", "water"),
         palette=[
-            [0, 0, 0], [102, 102, 156], [128, 64, 128], [107, 142, 35],
-            [0, 0, 142], [70, 70, 70], [28, 42, 168],
+            [0, 0, 0],
+            [102, 102, 156],
+            [128, 64, 128],
+            [107, 142, 35],
+            [0, 0, 142],
+            [70, 70, 70],
+            [28, 42, 168],
         ],
     )
 
@@ -83,8 +104,13 @@ class UAVidDataset(BaseSegDataset):
     METAINFO = dict(
         classes=("background", "building", "road", "car", "tree", "vegetation", "human"),
         palette=[
-            [0, 0, 0], [128, 0, 0], [128, 64, 128], [192, 0, 192],
-            [0, 128, 0], [128, 128, 0], [64, 64, 0],
+            [0, 0, 0],
+            [128, 0, 0],
+            [128, 64, 128],
+            [192, 0, 192],
+            [0, 128, 0],
+            [128, 128, 0],
+            [64, 64, 0],
         ],
     )
 
@@ -95,6 +121,51 @@ class UAVidDataset(BaseSegDataset):
             reduce_zero_label=reduce_zero_label,
             **kwargs,
         )
+
+
+@dataclass(frozen=True)
+class DatasetLayout:
+    """Where a dataset config points, read without scanning (or asserting on) the disk."""
+
+    name: str
+    root: str
+    img_dir: str
+    seg_dir: str
+    img_suffix: str
+    seg_suffix: str
+    reduce_zero_label: bool
+    classes: tuple[str, ...]
+
+
+def dataset_layout(ds_cfg: dict) -> DatasetLayout:
+    """Folders, suffixes and label settings of a dataset config (class defaults filled in).
+
+    Some mmseg datasets assert that their folders exist when built, so nothing is built here.
+    """
+    cls = DATASETS.get(ds_cfg["type"])
+    if cls is None:
+        raise DataError(f"dataset type {ds_cfg['type']} is not registered")
+    defaults = {
+        k: p.default
+        for k, p in inspect.signature(cls.__init__).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
+
+    def get(key: str):
+        return ds_cfg.get(key, defaults.get(key))
+
+    root = ds_cfg.get("data_root") or ""
+    prefix = ds_cfg.get("data_prefix", {})
+    return DatasetLayout(
+        name=cls.__name__,
+        root=root,
+        img_dir=os.path.join(root, prefix.get("img_path", "")),
+        seg_dir=os.path.join(root, prefix.get("seg_map_path", "")),
+        img_suffix=get("img_suffix"),
+        seg_suffix=get("seg_map_suffix"),
+        reduce_zero_label=bool(get("reduce_zero_label")),
+        classes=tuple(cls.METAINFO["classes"]),
+    )
 
 
 def _few(names: list[str]) -> str:
@@ -109,29 +180,23 @@ def _stems(folder: str, suffix: str) -> dict[str, str]:
     }
 
 
-def check_dataset(dataset: BaseSegDataset) -> int:
-    """Check the folders, the image/label pairing and that files decode; return #images.
-
-    ``dataset`` may be lazily initialised (no file scan yet): only its paths are used.
-    """
-    name = type(dataset).__name__
-    img_dir = dataset.data_prefix.get("img_path", "")
-    seg_dir = dataset.data_prefix.get("seg_map_path", "")
-    img_suffix, seg_suffix = dataset.img_suffix, dataset.seg_map_suffix
-    layout = f"expected {img_dir}/<name>{img_suffix} with labels {seg_dir}/<name>{seg_suffix}"
-    root = dataset.data_root
-    if root and not os.path.isdir(root):
+def check_dataset(layout: DatasetLayout) -> int:
+    """Check the folders, the image/label pairing and that files decode; return #images."""
+    name, img_dir, seg_dir = layout.name, layout.img_dir, layout.seg_dir
+    img_suffix, seg_suffix = layout.img_suffix, layout.seg_suffix
+    expected = f"expected {img_dir}/<name>{img_suffix} with labels {seg_dir}/<name>{seg_suffix}"
+    if layout.root and not os.path.isdir(layout.root):
         raise DataError(
-            f"{name}: data root {root} does not exist; set test_data_root in "
-            f"configs/base_config.py or pass --data-root ({layout})"
+            f"{name}: data root {layout.root} does not exist; set test_data_root in "
+            f"configs/base_config.py or pass --data-root ({expected})"
         )
     for folder in (img_dir, seg_dir):
         if not os.path.isdir(folder):
-            raise DataError(f"{name}: folder {folder} does not exist ({layout})")
+            raise DataError(f"{name}: folder {folder} does not exist ({expected})")
     images = _stems(img_dir, img_suffix)
     labels = _stems(seg_dir, seg_suffix)
     if not images:
-        raise DataError(f"{name}: no *{img_suffix} images in {img_dir} ({layout})")
+        raise DataError(f"{name}: no *{img_suffix} images in {img_dir} ({expected})")
     unlabelled = sorted(set(images) - set(labels))
     if unlabelled:
         raise DataError(

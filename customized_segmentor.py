@@ -51,8 +51,11 @@ def pad_to_patch(height: int, width: int, patch: int) -> tuple[int, int, int, in
     return pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2
 
 
-def slide_windows(height: int, width: int, crop: int, stride: int) -> list[tuple[int, int, int, int]]:
+def slide_windows(
+    height: int, width: int, crop: int, stride: int
+) -> list[tuple[int, int, int, int]]:
     """mmseg slide-inference windows (y1, y2, x1, x2); the last one is pulled back to be full."""
+
     def starts(size: int) -> list[tuple[int, int]]:
         n = max(size - crop + stride - 1, 0) // stride + 1
         spans = []
@@ -163,7 +166,7 @@ class CustomizedSegmentation(BaseSegmentor):
         logits = self.window_logits(windows)
         canvas = logits.new_zeros((1, logits.shape[1], height, width))
         count = logits.new_zeros((1, 1, height, width))
-        for (y1, y2, x1, x2), window in zip(boxes, logits):
+        for (y1, y2, x1, x2), window in zip(boxes, logits, strict=True):
             canvas[0, :, y1:y2, x1:x2] += window
             count[0, :, y1:y2, x1:x2] += 1
         canvas = canvas / count
@@ -190,7 +193,7 @@ class CustomizedSegmentation(BaseSegmentor):
     def predict(self, inputs: Tensor, data_samples: list | None = None) -> list:
         if data_samples is None:
             raise ValueError("CustomizedSegmentation.predict needs data_samples (ori_shape)")
-        for image, sample in zip(inputs, data_samples):
+        for image, sample in zip(inputs, data_samples, strict=True):
             logits = self.slide_logits(image[None], sample.metainfo["ori_shape"][:2])
             probs = self.class_probabilities(logits)
             sample.set_data(
@@ -206,20 +209,25 @@ class CustomizedSegmentation(BaseSegmentor):
         return torch.stack(
             [
                 self.slide_logits(image[None], meta["ori_shape"][:2])
-                for image, meta in zip(inputs, batch_img_metas)
+                for image, meta in zip(inputs, batch_img_metas, strict=True)
             ]
         )
 
     def extract_feat(self, inputs: Tensor) -> Tensor:
         """Projected dense tokens of model-size inputs (CLS first)."""
         return dense_features(
-            self.net.visual, inputs.to(self.query_features.dtype), self.model_type, self.ignore_residual
+            self.net.visual,
+            inputs.to(self.query_features.dtype),
+            self.model_type,
+            self.ignore_residual,
         )
 
     def _forward(self, inputs: Tensor, data_samples: list | None = None) -> Tensor:
-        metas = [s.metainfo for s in data_samples] if data_samples else [
-            {"ori_shape": inputs.shape[-2:]}
-        ] * len(inputs)
+        metas = (
+            [s.metainfo for s in data_samples]
+            if data_samples
+            else [{"ori_shape": inputs.shape[-2:]}] * len(inputs)
+        )
         return self.encode_decode(inputs, metas)
 
     def loss(self, inputs: Tensor, data_samples: list) -> dict:

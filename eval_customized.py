@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import glob
 import hashlib
-import json
 import os
 import sys
 import time
@@ -33,7 +32,10 @@ DEFAULT_DATASETS = (
 PROTOCOLS = ("farslip", "segearth")
 SEGEARTH_CLS_TOKEN_LAMBDA = -0.3
 # Effective settings that do not change a number: recorded, but not compared by --resume.
-NOT_COMPARED = ("device", "versions", "data_root", "checkpoint", "finished")
+NOT_COMPARED = ("device", "versions", "checkpoint", "finished")
+
+
+_progress_line_open = False  # a progress line without its newline yet (see ProgressHook)
 
 
 class ConfigError(ValueError):
@@ -44,31 +46,64 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description="Training-free open-vocabulary segmentation benchmark on RS datasets."
     )
-    p.add_argument("--method", default=None, help="model zoo entry (default: base_config's model_name)")
+    p.add_argument(
+        "--method", default=None, help="model zoo entry (default: base_config's model_name)"
+    )
     p.add_argument("--vit-type", default=None, help="OpenCLIP model config, e.g. ViT-B-16")
     p.add_argument("--pretrained", default=None, help="checkpoint file instead of the zoo default")
     p.add_argument("--fqg", action="store_true", default=None, help="force QuickGELU")
-    p.add_argument("--long-clip", choices=("disable", "load_from_scratch"), default=None,
-                   help="LongCLIP text tower (default: detect from the weights)")
+    p.add_argument(
+        "--long-clip",
+        choices=("disable", "load_from_scratch"),
+        default=None,
+        help="LongCLIP text tower (default: detect from the weights)",
+    )
     p.add_argument("--model-type", default=None, help="last-layer attention (default SegEarth)")
-    p.add_argument("--protocol", choices=PROTOCOLS, default="farslip",
-                   help="farslip (prob_thd 0, no CLS bias) or segearth (per-dataset thresholds)")
-    p.add_argument("--datasets", default=None,
-                   help="comma list of dataset types, e.g. UDD5Dataset,VDDDataset (default: all 8)")
+    p.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default="farslip",
+        help="farslip (prob_thd 0, no CLS bias) or segearth (per-dataset thresholds)",
+    )
+    p.add_argument(
+        "--datasets",
+        default=None,
+        help="comma list of dataset types, e.g. UDD5Dataset,VDDDataset (default: all 8)",
+    )
     p.add_argument("--data-root", default=None, help="overrides test_data_root of base_config.py")
-    p.add_argument("--work-dir", default="./work_dir", help="results go to WORK_DIR/<vit>/<method>/")
-    p.add_argument("--checkpoint-dir", default=None, help="where zoo checkpoints live (checkpoints/)")
-    p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda if available)")
-    p.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default=None,
-                   help="default: fp16 on cuda, fp32 on cpu")
+    p.add_argument(
+        "--work-dir", default="./work_dir", help="results go to WORK_DIR/<vit>/<method>/"
+    )
+    p.add_argument(
+        "--checkpoint-dir", default=None, help="where zoo checkpoints live (checkpoints/)"
+    )
+    p.add_argument(
+        "--device", default=None, help="cpu, cuda or cuda:N (default: cuda if available)"
+    )
+    p.add_argument(
+        "--precision",
+        choices=("fp32", "fp16", "bf16"),
+        default=None,
+        help="default: fp16 on cuda, fp32 on cpu",
+    )
     p.add_argument("--pred-dir", default=None, help="save predictions as PNGs in DIR/<dataset>/")
     p.add_argument("--num-workers", type=int, default=None, help="dataloader workers per dataset")
-    p.add_argument("--resume", action="store_true",
-                   help="skip datasets already finished with the same effective settings")
-    p.add_argument("--text-cache-dir", default=None,
-                   help="text-feature cache (default WORK_DIR/text_cache; safe to delete)")
-    p.add_argument("--model-config", action="append", default=[],
-                   help="extra OpenCLIP model-config JSON file or folder (repeatable)")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip datasets already finished with the same effective settings",
+    )
+    p.add_argument(
+        "--text-cache-dir",
+        default=None,
+        help="text-feature cache (default WORK_DIR/text_cache; safe to delete)",
+    )
+    p.add_argument(
+        "--model-config",
+        action="append",
+        default=[],
+        help="extra OpenCLIP model-config JSON file or folder (repeatable)",
+    )
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p.parse_args(argv)
 
@@ -121,8 +156,9 @@ def build_config(args: argparse.Namespace, path: str):
         post = cfg.get("segearth_postprocess")
         if post is None:
             raise ConfigError(f"{path}: no segearth_postprocess = dict(prob_thd=..., bg_idx=...)")
-        model.update(prob_thd=post.prob_thd, bg_idx=post.bg_idx,
-                     cls_token_lambda=SEGEARTH_CLS_TOKEN_LAMBDA)
+        model.update(
+            prob_thd=post.prob_thd, bg_idx=post.bg_idx, cls_token_lambda=SEGEARTH_CLS_TOKEN_LAMBDA
+        )
     else:
         model.update(prob_thd=0.0, bg_idx=0, cls_token_lambda=0.0)
     if not os.path.isabs(model.name_path):
@@ -195,27 +231,32 @@ def comparable(settings: dict) -> dict:
 # ----------------------------------------------------------------------------- checks
 def check_data(cfg, dataset: str) -> int:
     """Layout, pairing and readability; class file vs dataset classes. Returns #images."""
-    from custom_datasets import check_dataset
     from mmengine.registry import init_default_scope
-    from mmseg.registry import DATASETS
+
+    from custom_datasets import check_dataset, dataset_layout
     from prompts import read_class_file
 
     init_default_scope(cfg.get("default_scope", "mmseg"))
-    ds_cfg = cfg.test_dataloader.dataset.copy()
-    ds_cfg["lazy_init"] = True
-    ds = DATASETS.build(ds_cfg)
-    n = check_dataset(ds)
+    layout = dataset_layout(cfg.test_dataloader.dataset)
+    n = check_dataset(layout)
     _, query_idx = read_class_file(cfg.model.name_path)
-    n_cls, n_meta = max(query_idx) + 1, len(ds.metainfo["classes"])
-    if n_cls != n_meta:
+    n_cls = max(query_idx) + 1
+    if n_cls != len(layout.classes):
         raise ConfigError(
-            f"{cfg.model.name_path}: {n_cls} classes but {dataset} has {n_meta}; "
+            f"{cfg.model.name_path}: {n_cls} classes but {dataset} has {len(layout.classes)}; "
             "one line per class"
         )
     return n
 
 
 # ----------------------------------------------------------------------------- running
+def end_progress_line() -> None:
+    global _progress_line_open
+    if _progress_line_open:
+        sys.stderr.write("\n")
+        _progress_line_open = False
+
+
 def make_progress_hook():
     from mmengine.hooks import Hook
 
@@ -228,6 +269,8 @@ def make_progress_hook():
             self.name, self.total, self.done, self.start = name, total, 0, time.time()
 
         def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+            global _progress_line_open
+            _progress_line_open = True
             self.done += len(outputs) if outputs is not None else 1
             elapsed = max(time.time() - self.start, 1e-9)
             rate = self.done / elapsed
@@ -240,7 +283,7 @@ def make_progress_hook():
             sys.stderr.flush()
 
         def after_test_epoch(self, runner, metrics=None) -> None:
-            sys.stderr.write("\n")
+            end_progress_line()
 
     return ProgressHook
 
@@ -250,6 +293,8 @@ def run_dataset(cfg, dataset: str, out_dir: str, num_images: int, pred_dir: str 
     from mmengine.runner import Runner
 
     cfg.work_dir = os.path.join(out_dir, "logs")
+    # unique per run: mmengine keys its logger/visualizer instances by this name
+    cfg.experiment_name = f"{dataset}_{datetime.now().strftime('%Y%m%d_%H%M%S_%f')}"
     if pred_dir:
         cfg.test_evaluator.pred_dir = os.path.join(pred_dir, dataset)
     cfg.custom_hooks = []
@@ -266,9 +311,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return evaluate(args)
     except KeyboardInterrupt:
-        print("\ninterrupted: finished datasets are saved; rerun with --resume", file=sys.stderr)
+        end_progress_line()
+        print("interrupted: finished datasets are saved; rerun with --resume", file=sys.stderr)
         return 130
     except Exception as err:  # noqa: BLE001 - every failure becomes one line unless --debug
+        end_progress_line()
         if args.debug:
             raise
         print(f"error: {one_line(err)}", file=sys.stderr)
@@ -294,6 +341,7 @@ def one_line(err: Exception) -> str:
 
 def evaluate(args: argparse.Namespace) -> int:
     import mmcv_compat  # noqa: F401  (before mmseg)
+
     import open_clip
 
     import custom_datasets  # noqa: F401  (registers the datasets)
@@ -312,8 +360,12 @@ def evaluate(args: argparse.Namespace) -> int:
     cfgs = {name: build_config(args, available[name]) for name in names}
     first = cfgs[names[0]].model
     source = resolve_source(
-        first.model_name, first.vit_type, first.pretrained, first.checkpoint_dir,
-        bool(first.fqg), first.long_clip,
+        first.model_name,
+        first.vit_type,
+        first.pretrained,
+        first.checkpoint_dir,
+        bool(first.fqg),
+        first.long_clip,
     )
     if source.checkpoint is not None and not os.path.isfile(source.checkpoint):
         from long_clip import CheckpointError
@@ -324,6 +376,7 @@ def evaluate(args: argparse.Namespace) -> int:
         )
     fingerprint = file_fingerprint(source.checkpoint) if source.checkpoint else f"tag:{source.tag}"
     settings = effective_settings(args, cfgs[names[0]], source, fingerprint)
+    use_device(settings["device"], settings["precision"])
     label = f"{source.vit_type} {source.method}"
     out_dir = os.path.join(args.work_dir, source.vit_type, source.method)
     text_cache = args.text_cache_dir or os.path.join(args.work_dir, "text_cache")
@@ -363,10 +416,28 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def use_device(device: str, precision: str) -> None:
+    """Validate device/precision; make mmengine's Runner (which moves the model to the
+    current CUDA device) use the one asked for."""
+    import torch
+
+    if device.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {device}: CUDA is not available here; use --device cpu")
+        if ":" in device:
+            torch.cuda.set_device(torch.device(device))
+    elif device != "cpu":
+        raise ConfigError(f"--device {device}: use cpu, cuda or cuda:N")
+    elif precision == "fp16":
+        raise ConfigError("--precision fp16 needs CUDA; on CPU use fp32 (default) or bf16")
+
+
 def _summary_settings(settings: dict, records: list[dict]) -> dict:
     """Global settings plus each dataset's post-processing, as saved in settings.json."""
     per_dataset = {
-        r["dataset"]: {k: r["settings"][k] for k in ("prob_thd", "bg_idx", "class_file", "data_root")}
+        r["dataset"]: {
+            k: r["settings"][k] for k in ("prob_thd", "bg_idx", "class_file", "data_root")
+        }
         for r in records
     }
     return {**settings, "datasets": per_dataset}

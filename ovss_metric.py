@@ -57,7 +57,8 @@ class OVSSIoUMetric(IoUMetric):
 
     def compute_metrics(self, results: list) -> dict:
         """aAcc, mIoU, mAcc in % (unrounded) and per-class ``IoU``/``Acc`` lists in %."""
-        intersect, union, pred_area, label_area = (sum(part) for part in zip(*results))
+        totals = [sum(part) for part in zip(*results, strict=True)]
+        intersect, union, pred_area, label_area = totals
         metrics = self.total_area_to_metrics(
             intersect, union, pred_area, label_area, ["mIoU"], self.nan_to_num, self.beta
         )

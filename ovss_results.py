@@ -73,7 +73,7 @@ def per_class_csv(records: Sequence[dict]) -> str:
     writer.writerow(["dataset", "class", "IoU", "Acc"])
     for r in records:
         m = r["metrics"]
-        for name, iou, acc in zip(m["classes"], m["IoU"], m["Acc"]):
+        for name, iou, acc in zip(m["classes"], m["IoU"], m["Acc"], strict=True):
             writer.writerow([r["dataset"], name, _fmt(iou), _fmt(acc)])
         writer.writerow([r["dataset"], "mean", _fmt(m["mIoU"]), _fmt(m["mAcc"])])
     return buf.getvalue()
@@ -92,7 +92,8 @@ def markdown(label: str, settings: dict, records: Sequence[dict]) -> str:
     for r in records:
         m = r["metrics"]
         lines += ["", f"## {r['dataset']} (mIoU {_fmt(m['mIoU'])}, {describe_post(r)})", ""]
-        rows = [[n, _fmt(i), _fmt(a)] for n, i, a in zip(m["classes"], m["IoU"], m["Acc"])]
+        per_class = zip(m["classes"], m["IoU"], m["Acc"], strict=True)
+        rows = [[name, _fmt(iou), _fmt(acc)] for name, iou, acc in per_class]
         lines += _md_table(["class", "IoU", "Acc"], rows)
     return "\n".join(lines) + "\n"
 
@@ -105,7 +106,7 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 def text_table(label: str, records: Sequence[dict]) -> str:
     """The terminal table: one row (backbone, method), one column per dataset + mean."""
     header, row = summary_row(label, records)
-    widths = [max(len(h), len(v)) for h, v in zip(header, row)]
+    widths = [max(len(h), len(v)) for h, v in zip(header, row, strict=True)]
     fmt = "  ".join(f"{{:>{w}}}" for w in widths)
     return fmt.format(*header) + "\n" + fmt.format(*row)
 
@@ -113,17 +114,27 @@ def text_table(label: str, records: Sequence[dict]) -> str:
 def describe_post(record: dict) -> str:
     s = record["settings"]
     return (
-        f"prob_thd={s['prob_thd']}, bg_idx={s['bg_idx']}, "
-        f"cls_token_lambda={s['cls_token_lambda']}"
+        f"prob_thd={s['prob_thd']}, bg_idx={s['bg_idx']}, cls_token_lambda={s['cls_token_lambda']}"
     )
 
 
 def settings_line(settings: dict) -> str:
     """One line that says what produced a number (printed next to every result)."""
     keys = (
-        "method", "vit_type", "checkpoint", "model_type", "protocol", "precision",
-        "device", "ignore_residual", "logit_scale", "slide_crop", "slide_stride",
-        "cls_token_lambda", "quick_gelu", "long_clip",
+        "method",
+        "vit_type",
+        "checkpoint",
+        "model_type",
+        "protocol",
+        "precision",
+        "device",
+        "ignore_residual",
+        "logit_scale",
+        "slide_crop",
+        "slide_stride",
+        "cls_token_lambda",
+        "quick_gelu",
+        "long_clip",
     )
     return "settings: " + ", ".join(f"{k}={settings.get(k)}" for k in keys if k in settings)
 

@@ -104,8 +104,7 @@ def describe_vision(state_dict: dict[str, torch.Tensor]) -> str:
     }
     grid = round((pos.shape[0] - 1) ** 0.5)
     return (
-        f"width {conv.shape[0]}, patch {conv.shape[-1]}, grid {grid}x{grid}, "
-        f"{len(blocks)} blocks"
+        f"width {conv.shape[0]}, patch {conv.shape[-1]}, grid {grid}x{grid}, {len(blocks)} blocks"
     )
 
 
@@ -153,11 +152,11 @@ def load_into(model: nn.Module, state_dict: dict[str, torch.Tensor], where: str)
     expected = model.state_dict()
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
-    wrong = [
-        k for k in expected if k in state_dict and state_dict[k].shape != expected[k].shape
-    ]
+    wrong = [k for k in expected if k in state_dict and state_dict[k].shape != expected[k].shape]
     if missing or unexpected or wrong:
-        raise CheckpointError(f"{where}: {_diagnose(state_dict, expected, missing, unexpected, wrong)}")
+        raise CheckpointError(
+            f"{where}: {_diagnose(state_dict, expected, missing, unexpected, wrong)}"
+        )
     model.load_state_dict(state_dict, strict=True)
 
 
@@ -255,8 +254,8 @@ def _load_by_tag(source: ModelSource) -> nn.Module:
     """Hub weights (OpenAI, MetaCLIP); offline, say which file to place instead."""
     if source.long_clip:
         raise CheckpointError(
-            f"--long-clip load_from_scratch needs a LongCLIP checkpoint file: pass --pretrained PATH "
-            f"(hub tag '{source.tag}' holds 77-position CLIP weights)"
+            "--long-clip load_from_scratch needs a LongCLIP checkpoint file: pass --pretrained "
+            f"PATH (hub tag '{source.tag}' holds 77-position CLIP weights)"
         )
     cfg = open_clip.get_pretrained_cfg(source.vit_type, source.tag or "")
     if not cfg:

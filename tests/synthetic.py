@@ -28,14 +28,20 @@ class Layout:
 
 
 LAYOUTS: dict[str, Layout] = {
-    "OpenEarthMapDataset": Layout("OpenEarthMap/img_dir/val", "OpenEarthMap/ann_dir/val", ".tif", ".tif", False, 9),
+    "OpenEarthMapDataset": Layout(
+        "OpenEarthMap/img_dir/val", "OpenEarthMap/ann_dir/val", ".tif", ".tif", False, 9
+    ),
     "LoveDADataset": Layout("loveDA/img_dir/val", "loveDA/ann_dir/val", ".png", ".png", True, 7),
     "PotsdamDataset": Layout("potsdam/img_dir/val", "potsdam/ann_dir/val", ".png", ".png", True, 6),
-    "ISPRSDataset": Layout("vaihingen/img_dir/val", "vaihingen/ann_dir/val", ".png", ".png", True, 6),
+    "ISPRSDataset": Layout(
+        "vaihingen/img_dir/val", "vaihingen/ann_dir/val", ".png", ".png", True, 6
+    ),
     "UDD5Dataset": Layout("UDD5/val/src", "UDD5/val/gt", ".JPG", ".png", False, 5),
     "VDDDataset": Layout("VDD/test/src", "VDD/test/gt", ".JPG", ".png", False, 7),
     "UAVidDataset": Layout("UAVid/img_dir/test", "UAVid/ann_dir/test", ".png", ".png", False, 7),
-    "iSAIDDataset": Layout("iSAID/img_dir/val", "iSAID/ann_dir/val", ".png", "_instance_color_RGB.png", False, 16),
+    "iSAIDDataset": Layout(
+        "iSAID/img_dir/val", "iSAID/ann_dir/val", ".png", "_instance_color_RGB.png", False, 16
+    ),
 }
 
 SIZES = ((120, 200), (256, 256), (90, 60), (300, 170))  # (H, W): padding, small sides, pull-back
@@ -47,7 +53,9 @@ def register_tiny_models() -> None:
 
 def make_image(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     """A smooth random BGR image (blocks + noise), so labels and pixels correlate a little."""
-    small = rng.integers(0, 256, size=(max(height // 16, 2), max(width // 16, 2), 3), dtype=np.uint8)
+    small = rng.integers(
+        0, 256, size=(max(height // 16, 2), max(width // 16, 2), 3), dtype=np.uint8
+    )
     img = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.int16)
     img += rng.integers(-20, 20, size=img.shape, dtype=np.int16)
     return np.clip(img, 0, 255).astype(np.uint8)
@@ -84,7 +92,9 @@ def make_dataset(root: str, dataset: str, count: int = 3, seed: int = 0, sizes=S
     return stems
 
 
-def random_state_dict(vit_type: str, long_clip: bool = False, seed: int = 0) -> dict[str, torch.Tensor]:
+def random_state_dict(
+    vit_type: str, long_clip: bool = False, seed: int = 0
+) -> dict[str, torch.Tensor]:
     """A randomly initialised OpenCLIP state_dict; LongCLIP adds the second 248-row table.
 
     Weights are drawn with a wider spread than open_clip's init so that random models give

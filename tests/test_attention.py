@@ -1,0 +1,151 @@
+"""Each last-layer attention equals a direct per-head implementation of SPEC §6."""
+
+from __future__ import annotations
+
+import math
+
+import open_clip
+import pytest
+import torch
+
+from conftest import TINY
+from dense_attention import ATTENTIONS, dense_features, gaussian_prior, last_block
+
+VARIANTS = ["vanilla", "MaskCLIP", "SCLIP", "ClearCLIP", "SegEarth", "NACLIP", "GAV", "NOnly"]
+
+
+def reference_prior(g: int) -> torch.Tensor:
+    n = g * g + 1
+    w = torch.zeros(n, n)
+    for a in range(g):
+        for b in range(g):
+            for c in range(g):
+                for d in range(g):
+                    w[1 + a * g + b, 1 + c * g + d] = math.exp(-((a - c) ** 2 + (b - d) ** 2) / 2.0)
+    return w
+
+
+def reference_attention(name, q, k, v, s, w):
+    """A for one head, written straight from the SPEC table."""
+    sm = lambda t: torch.softmax(t, dim=-1)  # noqa: E731
+    nq = q.norm(dim=-1)[:, None]
+    nk = k.norm(dim=-1)[None, :]
+    return {
+        "vanilla": lambda: sm(q @ k.T * s),
+        "MaskCLIP": lambda: torch.eye(q.shape[0]),
+        "SCLIP": lambda: sm(q @ q.T * s) + sm(k @ k.T * s),
+        "ClearCLIP": lambda: sm(q @ q.T * s),
+        "SegEarth": lambda: sm(q @ q.T * s) + sm(k @ k.T * s) + sm(v @ v.T * s),
+        "NACLIP": lambda: sm(k @ k.T * s + w),
+        "GAV": lambda: sm(q @ k.T * s + w * s * nq * nk),
+        "NOnly": lambda: sm(w * s * nq * nk),
+    }[name]()
+
+
+def reference_last_block(block, x, name, ignore_residual, g):
+    mha = block.attn
+    heads, (bsz, _n, c) = mha.num_heads, x.shape
+    d = c // heads
+    s = d**-0.5
+    w = reference_prior(g)
+    y = block.ln_1(x)
+    wq, wk, wv = mha.in_proj_weight.split(c)
+    bq, bk, bv = mha.in_proj_bias.split(c)
+    out = torch.zeros_like(x)
+    for b in range(bsz):
+        per_head = []
+        for h in range(heads):
+            sl = slice(h * d, (h + 1) * d)
+            q = y[b] @ wq[sl].T + bq[sl]
+            k = y[b] @ wk[sl].T + bk[sl]
+            v = y[b] @ wv[sl].T + bv[sl]
+            per_head.append(reference_attention(name, q, k, v, s, w) @ v)
+        out[b] = torch.cat(per_head, dim=-1) @ mha.out_proj.weight.T + mha.out_proj.bias
+    if ignore_residual:
+        return out
+    x = x + out
+    return x + block.mlp(block.ln_2(x))
+
+
+def test_table_has_the_eight_variants():
+    assert sorted(ATTENTIONS) == sorted(VARIANTS)
+
+
+def test_gaussian_prior_matches_spec():
+    w = gaussian_prior(5, 5, torch.device("cpu"), torch.float32)
+    assert torch.allclose(w, reference_prior(5), atol=1e-7)
+    assert w[0].abs().sum() == 0 and w[:, 0].abs().sum() == 0  # CLS row and column
+    assert w[1, 1] == 1.0 and math.isclose(w[1, 2].item(), math.exp(-0.5), rel_tol=1e-6)
+    assert gaussian_prior(5, 5, torch.device("cpu"), torch.float32) is w  # built once
+
+
+@pytest.fixture(scope="module")
+def tiny_visual():
+    torch.manual_seed(0)
+    return open_clip.create_model(TINY).visual.eval()
+
+
+@pytest.mark.parametrize("ignore_residual", [True, False])
+@pytest.mark.parametrize("name", VARIANTS)
+def test_last_block_equals_per_head_reference(tiny_visual, name, ignore_residual):
+    torch.manual_seed(1)
+    g = 14
+    x = torch.randn(2, 1 + g * g, tiny_visual.transformer.width)
+    block = tiny_visual.transformer.resblocks[-1]
+    with torch.no_grad():
+        got = last_block(block, x, ATTENTIONS[name], ignore_residual, (g, g))
+        want = reference_last_block(block, x, name, ignore_residual, g)
+    assert (got - want).abs().max().item() <= 1e-5
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_dense_features_runs_vit_then_modified_block(tiny_visual, name):
+    torch.manual_seed(2)
+    img = torch.randn(2, 3, 224, 224)
+    calls = []
+    hook = tiny_visual.transformer.resblocks[-1].register_forward_hook(lambda *a: calls.append(1))
+    try:
+        with torch.no_grad():
+            got = dense_features(tiny_visual, img, name, ignore_residual=True)
+            v = tiny_visual
+            x = v.conv1(img).flatten(2).transpose(1, 2)
+            x = torch.cat([v.class_embedding.expand(2, 1, -1), x], dim=1) + v.positional_embedding
+            x = v.ln_pre(x)
+            for blk in v.transformer.resblocks[:-1]:
+                x = blk(x)
+            x = reference_last_block(v.transformer.resblocks[-1], x, name, True, 14)
+            want = v.ln_post(x) @ v.proj
+    finally:
+        hook.remove()
+    assert calls == []  # the original last block is never computed
+    assert got.shape == (2, 197, 32)
+    assert (got - want).abs().max().item() <= 1e-5
+
+
+def test_variants_differ(tiny_visual):
+    img = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        outs = {n: dense_features(tiny_visual, img, n) for n in VARIANTS}
+    for a in VARIANTS:
+        for b in VARIANTS:
+            if a < b:
+                assert not torch.allclose(outs[a], outs[b]), (a, b)
+
+
+def test_unknown_model_type(tiny_visual):
+    with pytest.raises(ValueError, match="choose one of"):
+        dense_features(tiny_visual, torch.zeros(1, 3, 224, 224), "Nope")
+
+
+@pytest.mark.parametrize("vit_type,grid", [("ViT-B-16", 14), ("ViT-B-32", 7)])
+def test_real_shapes_last_block(vit_type, grid):
+    """ViT-B/16 and B/32 widths and heads: every variant against the reference."""
+    torch.manual_seed(3)
+    visual = open_clip.create_model(vit_type).visual.eval()
+    block = visual.transformer.resblocks[-1]
+    x = torch.randn(1, 1 + grid * grid, visual.transformer.width)
+    with torch.no_grad():
+        for name in VARIANTS:
+            got = last_block(block, x, ATTENTIONS[name], True, (grid, grid))
+            want = reference_last_block(block, x, name, True, grid)
+            assert (got - want).abs().max().item() <= 1e-5, name

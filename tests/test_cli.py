@@ -1,0 +1,282 @@
+"""eval_customized.py end to end: outputs, protocols, resume, and one-line data errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+from test_configs import SEGEARTH
+
+import eval_customized
+from conftest import ROOT, TINY
+from synthetic import LAYOUTS, MODEL_CONFIG_DIR, make_dataset
+
+
+def cli_args(ckpt, data_root, work_dir, *extra):
+    return [
+        "--method",
+        "CLIP",
+        "--vit-type",
+        TINY,
+        "--pretrained",
+        ckpt,
+        "--data-root",
+        data_root,
+        "--work-dir",
+        str(work_dir),
+        "--num-workers",
+        "0",
+        "--device",
+        "cpu",
+        *extra,
+    ]
+
+
+def out_dir(work_dir):
+    return os.path.join(str(work_dir), TINY, "CLIP")
+
+
+def recompute_miou(data_root, dataset, pred_dir):
+    """mIoU (%) from the saved prediction PNGs and the label files, as SPEC §8 defines it."""
+    layout = LAYOUTS[dataset]
+    n = layout.num_classes
+    inter, union = np.zeros(n), np.zeros(n)
+    ann_dir = os.path.join(data_root, layout.ann_dir)
+    labels = sorted(os.listdir(ann_dir))
+    assert len(os.listdir(os.path.join(pred_dir, dataset))) == len(labels)
+    for name in labels:
+        stem = name[: -len(layout.ann_suffix)]
+        label = cv2.imread(os.path.join(ann_dir, name), cv2.IMREAD_UNCHANGED).astype(np.int64)
+        pred = cv2.imread(os.path.join(pred_dir, dataset, stem + ".png"), cv2.IMREAD_UNCHANGED)
+        assert pred.ndim == 2 and pred.dtype == np.uint8 and pred.shape == label.shape
+        if layout.reduce_zero_label:
+            label = np.where(label == 0, 255, label - 1)
+            label[label == 254] = 255
+        keep = label != 255
+        p, g = pred[keep].astype(np.int64), label[keep]
+        for c in range(n):
+            inter[c] += np.sum((p == c) & (g == c))
+            union[c] += np.sum((p == c) | (g == c))
+    iou = np.where(union > 0, inter / np.maximum(union, 1), np.nan)
+    return float(np.nanmean(iou) * 100)
+
+
+@pytest.fixture(scope="module")
+def full_run(tiny_checkpoint, data_root, tmp_path_factory):
+    work = tmp_path_factory.mktemp("work")
+    pred = tmp_path_factory.mktemp("pred")
+    rc = eval_customized.main(cli_args(tiny_checkpoint, data_root, work, "--pred-dir", str(pred)))
+    assert rc == 0
+    return work, str(pred)
+
+
+def test_end_to_end_outputs_and_miou_from_pngs(full_run, data_root):
+    work, pred = full_run
+    out = out_dir(work)
+    lines = open(os.path.join(out, "ovss_results_total.txt")).read().splitlines()
+    assert lines[0] == ",".join(eval_customized.DEFAULT_DATASETS) + ",mean"
+    values = [float(v) for v in lines[1].split(",")]
+    assert all(len(v.split(".")[1]) == 4 for v in lines[1].split(","))
+    for dataset, reported in zip(eval_customized.DEFAULT_DATASETS, values[:-1], strict=True):
+        assert abs(recompute_miou(data_root, dataset, pred) - reported) <= 5e-5 + 1e-9, dataset
+    assert abs(np.mean(values[:-1]) - values[-1]) <= 1e-4
+    rows = list(csv.DictReader(open(os.path.join(out, "ovss_results_per_class.csv"))))
+    assert len(rows) == sum(lay.num_classes + 1 for lay in LAYOUTS.values())
+    assert rows[0]["dataset"] == "OpenEarthMapDataset" and rows[0]["class"] == "background"
+    payload = json.load(open(os.path.join(out, "ovss_results.json")))
+    assert set(payload["datasets"]) == set(LAYOUTS)
+    md = open(os.path.join(out, "ovss_results.md")).read()
+    assert "protocol=farslip" in md and "## iSAIDDataset" in md
+    settings = json.load(open(os.path.join(out, "settings.json")))
+    assert settings["method"] == "CLIP" and settings["model_type"] == "SegEarth"
+    assert settings["fingerprint"].startswith("sha256:") and settings["precision"] == "fp32"
+    assert settings["protocol"] == "farslip" and settings["cls_token_lambda"] == 0.0
+    for dataset in LAYOUTS:
+        per = settings["datasets"][dataset]
+        assert (per["prob_thd"], per["bg_idx"]) == (0.0, 0)
+        assert os.path.isfile(os.path.join(out, "datasets", f"{dataset}.json"))
+
+
+def test_segearth_protocol_applies_per_dataset_postprocessing(
+    tiny_checkpoint, data_root, tmp_path, full_run, capsys
+):
+    rc = eval_customized.main(
+        cli_args(tiny_checkpoint, data_root, tmp_path, "--protocol", "segearth")
+    )
+    assert rc == 0
+    settings = json.load(open(os.path.join(out_dir(tmp_path), "settings.json")))
+    assert settings["protocol"] == "segearth" and settings["cls_token_lambda"] == -0.3
+    for dataset, (thd, bg) in SEGEARTH.items():
+        assert (
+            settings["datasets"][dataset]["prob_thd"],
+            settings["datasets"][dataset]["bg_idx"],
+        ) == (thd, bg)
+    printed = capsys.readouterr().out
+    assert (
+        "protocol=segearth" in printed
+        and "prob_thd=0.4, bg_idx=4, cls_token_lambda=-0.3" in printed
+    )
+    farslip = open(os.path.join(out_dir(full_run[0]), "ovss_results_total.txt")).read()
+    segearth = open(os.path.join(out_dir(tmp_path), "ovss_results_total.txt")).read()
+    assert farslip != segearth
+
+
+def test_base_config_settings_are_honoured_and_flags_override(
+    tiny_checkpoint, data_root, tmp_path, monkeypatch
+):
+    configs = tmp_path / "configs"
+    shutil.copytree(os.path.join(ROOT, "configs"), configs)
+    base = configs / "base_config.py"
+    base.write_text(base.read_text().replace("model_type='SegEarth'", "model_type='ClearCLIP'"))
+    monkeypatch.setattr(eval_customized, "CONFIG_DIR", str(configs))
+    args = cli_args(tiny_checkpoint, data_root, tmp_path / "w", "--datasets", "UDD5Dataset")
+    assert eval_customized.main(args) == 0
+    settings = json.load(open(os.path.join(out_dir(tmp_path / "w"), "settings.json")))
+    assert settings["model_type"] == "ClearCLIP"
+    assert eval_customized.main(args + ["--model-type", "NACLIP"]) == 0
+    settings = json.load(open(os.path.join(out_dir(tmp_path / "w"), "settings.json")))
+    assert settings["model_type"] == "NACLIP"
+
+
+def test_killed_run_resumes_with_only_the_rest(tiny_checkpoint, tmp_path, capsys):
+    root = str(tmp_path / "data")
+    make_dataset(root, "OpenEarthMapDataset", count=2, seed=1)
+    make_dataset(root, "UDD5Dataset", count=150, seed=2, sizes=((448, 448),))
+    datasets = "OpenEarthMapDataset,UDD5Dataset"
+    work = tmp_path / "killed"
+    args = cli_args(tiny_checkpoint, root, work, "--datasets", datasets)
+    first = os.path.join(out_dir(work), "datasets", "OpenEarthMapDataset.json")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            os.path.join(ROOT, "eval_customized.py"),
+            *args,
+            "--model-config",
+            MODEL_CONFIG_DIR,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 300
+    while not os.path.exists(first) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL and os.path.exists(first)
+    assert not os.path.exists(os.path.join(out_dir(work), "datasets", "UDD5Dataset.json"))
+    saved = open(first).read()
+
+    assert eval_customized.main(args + ["--resume"]) == 0
+    printed = capsys.readouterr().out
+    assert "OpenEarthMapDataset: finished earlier with the same settings, skipped" in printed
+    assert "UDD5Dataset: mIoU" in printed and "OpenEarthMapDataset: mIoU" not in printed
+    assert open(first).read() == saved
+
+    straight = tmp_path / "straight"
+    assert (
+        eval_customized.main(cli_args(tiny_checkpoint, root, straight, "--datasets", datasets)) == 0
+    )
+    total = "ovss_results_total.txt"
+    assert (
+        open(os.path.join(out_dir(work), total)).read()
+        == open(os.path.join(out_dir(straight), total)).read()
+    )
+
+    # other effective settings: --resume recomputes instead of skipping
+    assert (
+        eval_customized.main(
+            args + ["--resume", "--model-type", "ClearCLIP", "--datasets", "OpenEarthMapDataset"]
+        )
+        == 0
+    )
+    assert "skipped" not in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ errors, one line each
+def _udd5(tmp_path, count=2):
+    root = str(tmp_path / "d")
+    make_dataset(root, "UDD5Dataset", count=count, seed=3)
+    return root, os.path.join(root, "UDD5/val/src"), os.path.join(root, "UDD5/val/gt")
+
+
+def _remove_first(folder):
+    os.remove(os.path.join(folder, sorted(os.listdir(folder))[0]))
+
+
+def _garbage_image(src, gt):
+    with open(os.path.join(src, sorted(os.listdir(src))[0]), "wb") as f:
+        f.write(b"not an image at all")
+
+
+def _bad_label(src, gt):
+    path = os.path.join(gt, sorted(os.listdir(gt))[1])
+    label = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    label[0, 0] = 9
+    cv2.imwrite(path, label)
+
+
+def _empty(src, gt):
+    for folder in (src, gt):
+        for name in os.listdir(folder):
+            os.remove(os.path.join(folder, name))
+
+
+ERRORS = {
+    "root_missing": (None, "data root {root}/nope does not exist"),
+    "split_missing": (lambda s, g: shutil.rmtree(g), "UDD5/val/gt does not exist (expected"),
+    "image_without_label": (
+        lambda s, g: _remove_first(g),
+        "1 image(s) in {root}/UDD5/val/src without a label",
+    ),
+    "label_without_image": (
+        lambda s, g: _remove_first(s),
+        "1 label(s) in {root}/UDD5/val/gt without an image",
+    ),
+    "unreadable_image": (
+        _garbage_image,
+        "unreadable image file {root}/UDD5/val/src/udd5_3_000.JPG",
+    ),
+    "label_out_of_range": (_bad_label, "udd5_3_001.png: label value(s) [9] outside the 5 classes"),
+    "zero_images": (_empty, "no *.JPG images in {root}/UDD5/val/src"),
+}
+
+
+@pytest.mark.parametrize("case", list(ERRORS))
+def test_data_errors_are_one_line(case, tiny_checkpoint, tmp_path, capsys):
+    root, src, gt = _udd5(tmp_path)
+    mutate, expected = ERRORS[case]
+    data_root = root + "/nope" if mutate is None else root
+    if mutate is not None:
+        mutate(src, gt)
+    rc = eval_customized.main(
+        cli_args(tiny_checkpoint, data_root, tmp_path / "w", "--datasets", "UDD5Dataset")
+    )
+    stderr = capsys.readouterr().err
+    err = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert rc != 0
+    assert len(err) == 1, stderr
+    assert expected.format(root=root) in err[0], err[0]
+    assert "Traceback" not in stderr
+
+
+def test_cli_setting_errors_are_one_line(tiny_checkpoint, data_root, tmp_path, capsys):
+    cases = [
+        (["--pretrained", str(tmp_path / "missing.pt")], "checkpoint not found: "),
+        (["--datasets", "MarsDataset"], "--datasets: unknown MarsDataset"),
+        (["--model-type", "Fancy"], "model_type 'Fancy'"),
+    ]
+    for extra, expected in cases:
+        rc = eval_customized.main(
+            cli_args(tiny_checkpoint, data_root, tmp_path, "--datasets", "UDD5Dataset", *extra)
+        )
+        err = capsys.readouterr().err.strip().splitlines()
+        assert rc != 0 and len(err) == 1 and expected in err[0], err

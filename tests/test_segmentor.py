@@ -1,0 +1,160 @@
+"""The segmentor's output equals a plain one-window-at-a-time loop written from SPEC §5-§7."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmseg.structures import SegDataSample
+
+from conftest import TINY, TINY32
+from customized_segmentor import CustomizedSegmentation, pad_to_patch, slide_windows
+from dense_attention import dense_features
+from synthetic import random_state_dict, save_checkpoint
+
+
+def reference_logits(seg, img, ori_shape, crop=224, stride=112, lam=0.0):
+    """(Q, H0, W0) by SPEC §5: windows one at a time, pad, resize, encode, upsample, cut."""
+    _, _, h, w = img.shape
+    patch = seg.net.visual.patch_size[0]
+    q = seg.query_features
+    canvas = torch.zeros(1, q.shape[0], h, w)
+    count = torch.zeros(1, 1, h, w)
+    ny = max(h - crop + stride - 1, 0) // stride + 1
+    nx = max(w - crop + stride - 1, 0) // stride + 1
+    for iy in range(ny):
+        for ix in range(nx):
+            y2, x2 = min(iy * stride + crop, h), min(ix * stride + crop, w)
+            y1, x1 = max(y2 - crop, 0), max(x2 - crop, 0)
+            win = img[:, :, y1:y2, x1:x2]
+            wh, ww = win.shape[-2:]
+            ph, pw = (patch - wh % patch) % patch, (patch - ww % patch) % patch
+            top, left = ph // 2, pw // 2
+            win = F.pad(win, (left, pw - left, top, ph - top))
+            padded = win.shape[-2:]
+            if tuple(padded) != (224, 224):
+                win = F.interpolate(win, size=(224, 224), mode="bilinear", align_corners=False)
+            tokens = dense_features(seg.net.visual, win, seg.model_type, seg.ignore_residual)[0]
+            tokens = tokens / tokens.norm(dim=-1, keepdim=True)
+            logits = tokens[1:] @ q.T + lam * (tokens[0] @ q.T)
+            g = 224 // patch
+            logits = logits.T.reshape(1, -1, g, g)
+            logits = F.interpolate(logits, size=padded, mode="bilinear", align_corners=False)
+            canvas[:, :, y1:y2, x1:x2] += logits[:, :, top : top + wh, left : left + ww]
+            count[:, :, y1:y2, x1:x2] += 1
+    return F.interpolate(canvas / count, size=ori_shape, mode="bilinear", align_corners=False)[0]
+
+
+def reference_labels(logits, query_idx, scale, prob_thd, bg_idx):
+    probs = torch.softmax(logits * scale, dim=0)
+    n_cls = max(query_idx) + 1
+    cls = torch.stack(
+        [probs[[i for i, c in enumerate(query_idx) if c == k]].max(0).values for k in range(n_cls)]
+    )
+    best, pred = cls.max(0)
+    pred[best < prob_thd] = bg_idx
+    return cls, pred
+
+
+@pytest.fixture(scope="module")
+def segmentor(tiny_checkpoint, class_file):
+    return CustomizedSegmentation(
+        name_path=class_file, model_name="CLIP", vit_type=TINY, pretrained=tiny_checkpoint
+    )
+
+
+def test_slide_windows_match_mmseg_rule():
+    assert slide_windows(448, 448, 224, 112) == [
+        (y, y + 224, x, x + 224) for y in (0, 112, 224) for x in (0, 112, 224)
+    ]
+    # 300: n = (300-224+111)//112+1 = 2; the second window is pulled back to end at 300
+    assert slide_windows(300, 100, 224, 112) == [(0, 224, 0, 100), (76, 300, 0, 100)]
+    assert slide_windows(100, 150, 224, 112) == [(0, 100, 0, 150)]
+
+
+def test_pad_to_patch_puts_the_odd_pixel_right_and_bottom():
+    assert pad_to_patch(100, 150, 16) == (5, 5, 6, 6)
+    assert pad_to_patch(101, 147, 16) == (6, 7, 5, 6)  # 13 wide, 11 high
+    assert pad_to_patch(224, 224, 16) == (0, 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "size,ori",
+    [
+        ((448, 300), (896, 600)),  # last-window pull-back on the short side
+        ((300, 448), (301, 449)),  # pull-back + odd original size
+        ((120, 200), (60, 100)),  # small sides: one window, padded to the patch size
+        ((448, 231), (448, 231)),  # window width 231 -> padded 240 -> resized to 224
+    ],
+)
+def test_seg_logits_equal_one_window_loop(segmentor, size, ori):
+    torch.manual_seed(0)
+    img = torch.randn(1, 3, *size)
+    with torch.no_grad():
+        got = segmentor.slide_logits(img, ori)
+        want = reference_logits(segmentor, img, ori)
+    assert got.shape == want.shape == (len(segmentor.queries), *ori)
+    assert (got - want).abs().max().item() <= 1e-5
+    sample = SegDataSample(metainfo=dict(ori_shape=ori))
+    segmentor.predict(img, [sample])
+    probs, pred = reference_labels(want, segmentor.query_idx.tolist(), 50, 0.0, 0)
+    assert (sample.seg_logits.data - probs).abs().max().item() <= 1e-5
+    assert (sample.pred_sem_seg.data[0] == pred).float().mean().item() >= 0.999
+
+
+def test_patch32_and_cls_token_lambda(tmp_path, class_file):
+    ckpt = save_checkpoint(random_state_dict(TINY32, seed=4), str(tmp_path / "t32.pt"), "compiled")
+    seg = CustomizedSegmentation(
+        name_path=class_file,
+        model_name="CLIP",
+        vit_type=TINY32,
+        pretrained=ckpt,
+        cls_token_lambda=-0.3,
+        model_type="NACLIP",
+        ignore_residual=False,
+    )
+    img = torch.randn(1, 3, 250, 330)
+    with torch.no_grad():
+        got = seg.slide_logits(img, (250, 330))
+        want = reference_logits(seg, img, (250, 330), lam=-0.3)
+        plain = reference_logits(seg, img, (250, 330), lam=0.0)
+    assert (got - want).abs().max().item() <= 1e-5
+    assert (got - plain).abs().max().item() > 1e-3  # the CLS term is really applied
+
+
+def test_synonyms_prob_thd_and_bg_idx(segmentor):
+    # queries: background | building, roof, house | road | water, river  -> 4 classes
+    assert segmentor.queries == [
+        "background",
+        "building",
+        "roof",
+        "house",
+        "road",
+        "water",
+        "river",
+    ]
+    logits = torch.zeros(7, 1, 3)
+    logits[2, 0, 0] = 0.1  # 'roof' wins pixel 0 -> class 1
+    logits[6, 0, 1] = 0.1  # 'river' wins pixel 1 -> class 3
+    probs = segmentor.class_probabilities(logits)
+    soft = torch.softmax(logits * 50, dim=0)
+    assert probs.shape == (4, 1, 3)
+    assert torch.allclose(probs[1], soft[1:4].max(0).values)  # max over synonyms, not sum
+    assert segmentor.labels(probs)[0, 0].tolist() == [1, 3, 0]
+    # pixel 2 is uniform (1/7 per query): below the threshold it becomes bg_idx
+    segmentor.prob_thd, segmentor.bg_idx = 0.2, 2
+    try:
+        assert segmentor.labels(probs)[0, 0].tolist() == [1, 3, 2]
+    finally:
+        segmentor.prob_thd, segmentor.bg_idx = 0.0, 0
+
+
+def test_unknown_model_type_is_rejected(tiny_checkpoint, class_file):
+    with pytest.raises(ValueError, match="model_type 'Foo'"):
+        CustomizedSegmentation(
+            name_path=class_file,
+            model_name="CLIP",
+            vit_type=TINY,
+            pretrained=tiny_checkpoint,
+            model_type="Foo",
+        )
