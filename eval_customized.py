@@ -32,7 +32,7 @@ DEFAULT_DATASETS = (
 PROTOCOLS = ("farslip", "segearth")
 SEGEARTH_CLS_TOKEN_LAMBDA = -0.3
 # Effective settings that do not change a number: recorded, but not compared by --resume.
-NOT_COMPARED = ("device", "versions", "checkpoint", "finished")
+NOT_COMPARED = ("device", "versions", "checkpoint", "finished", "long_clip_loaded")
 
 
 _progress_line_open = False  # a progress line without its newline yet (see ProgressHook)
@@ -288,8 +288,10 @@ def make_progress_hook():
     return ProgressHook
 
 
-def run_dataset(cfg, dataset: str, out_dir: str, num_images: int, pred_dir: str | None) -> dict:
-    """Evaluate one dataset with mmengine's Runner; returns the metrics dict."""
+def run_dataset(
+    cfg, dataset: str, out_dir: str, num_images: int, pred_dir: str | None
+) -> tuple[dict, bool]:
+    """Evaluate one dataset with mmengine's Runner; returns (metrics, LongCLIP loaded?)."""
     from mmengine.runner import Runner
 
     cfg.work_dir = os.path.join(out_dir, "logs")
@@ -301,7 +303,7 @@ def run_dataset(cfg, dataset: str, out_dir: str, num_images: int, pred_dir: str 
     runner = Runner.from_cfg(cfg)
     runner.register_hook(make_progress_hook()(dataset, num_images), priority="VERY_LOW")
     metrics = runner.test()
-    return {k.split("/")[-1]: v for k, v in metrics.items()}
+    return {k.split("/")[-1]: v for k, v in metrics.items()}, runner.model.clip.long_clip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -395,10 +397,11 @@ def evaluate(args: argparse.Namespace) -> int:
             records.append(old)
             continue
         start = time.time()
-        metrics = run_dataset(cfg, name, out_dir, num_images[name], args.pred_dir)
+        metrics, long_loaded = run_dataset(cfg, name, out_dir, num_images[name], args.pred_dir)
+        finished = datetime.now(timezone.utc).isoformat()
         record = {
             "dataset": name,
-            "settings": {**wanted, "finished": datetime.now(timezone.utc).isoformat()},
+            "settings": {**wanted, "long_clip_loaded": long_loaded, "finished": finished},
             "num_images": num_images[name],
             "seconds": round(time.time() - start, 2),
             "metrics": metrics,
@@ -408,9 +411,10 @@ def evaluate(args: argparse.Namespace) -> int:
         results.write_summary(out_dir, label, _summary_settings(settings, records), records)
         print(f"{name}: mIoU {metrics['mIoU']:.4f} ({results.describe_post(record)})", flush=True)
 
-    results.write_summary(out_dir, label, _summary_settings(settings, records), records)
+    summary = _summary_settings(settings, records)
+    results.write_summary(out_dir, label, summary, records)
     print()
-    print(results.settings_line(settings))
+    print(results.settings_line(summary))
     print(results.text_table(label, records))
     print(f"results: {os.path.join(out_dir, results.TOTAL_FILE)} (+ per-class csv/json/md)")
     return 0
@@ -440,7 +444,8 @@ def _summary_settings(settings: dict, records: list[dict]) -> dict:
         }
         for r in records
     }
-    return {**settings, "datasets": per_dataset}
+    loaded = records[-1]["settings"].get("long_clip_loaded") if records else None
+    return {**settings, "long_clip_loaded": loaded, "datasets": per_dataset}
 
 
 if __name__ == "__main__":

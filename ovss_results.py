@@ -135,6 +135,7 @@ def settings_line(settings: dict) -> str:
         "cls_token_lambda",
         "quick_gelu",
         "long_clip",
+        "long_clip_loaded",
     )
     return "settings: " + ", ".join(f"{k}={settings.get(k)}" for k in keys if k in settings)
 

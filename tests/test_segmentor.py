@@ -158,3 +158,20 @@ def test_unknown_model_type_is_rejected(tiny_checkpoint, class_file):
             pretrained=tiny_checkpoint,
             model_type="Foo",
         )
+
+
+def test_bf16_on_cpu_follows_fp32(tiny_checkpoint, class_file, segmentor):
+    seg16 = CustomizedSegmentation(
+        name_path=class_file,
+        model_name="CLIP",
+        vit_type=TINY,
+        pretrained=tiny_checkpoint,
+        precision="bf16",
+    )
+    assert next(seg16.net.parameters()).dtype == torch.bfloat16
+    img = torch.randn(1, 3, 224, 300)
+    with torch.no_grad():
+        low = seg16.slide_logits(img, (224, 300))
+        full = segmentor.slide_logits(img, (224, 300))
+    assert low.dtype == torch.float32 and low.shape == full.shape
+    assert (low - full).abs().max().item() < 0.1  # bf16 keeps ~3 significant digits
