@@ -79,22 +79,29 @@ def per_class_csv(records: Sequence[dict]) -> str:
     return buf.getvalue()
 
 
-def summary_row(label: str, records: Sequence[dict]) -> tuple[list[str], list[str]]:
+def summary_rows(label: str, records: Sequence[dict]) -> tuple[list[str], list[list[str]]]:
+    """Header + the mIoU row (backbone, method) + the post-processing each number used."""
     header = ["model"] + [r["dataset"] for r in records] + ["mean"]
-    row = [label] + [_fmt(r["metrics"]["mIoU"]) for r in records] + [_fmt(mean_miou(records))]
-    return header, row
+    miou = [label] + [_fmt(r["metrics"]["mIoU"]) for r in records] + [_fmt(mean_miou(records))]
+    post = (
+        ["prob_thd/bg_idx"]
+        + [f"{r['settings']['prob_thd']}/{r['settings']['bg_idx']}" for r in records]
+        + [""]
+    )
+    return header, [miou, post]
 
 
 def markdown(label: str, settings: dict, records: Sequence[dict]) -> str:
-    header, row = summary_row(label, records)
+    header, rows = summary_rows(label, records)
     lines = ["# RS-OVSS results (mIoU %)", "", settings_line(settings), ""]
-    lines += _md_table(header, [row])
+    lines += _md_table(header, rows)
     for r in records:
         m = r["metrics"]
         lines += ["", f"## {r['dataset']} (mIoU {_fmt(m['mIoU'])}, {describe_post(r)})", ""]
         per_class = zip(m["classes"], m["IoU"], m["Acc"], strict=True)
-        rows = [[name, _fmt(iou), _fmt(acc)] for name, iou, acc in per_class]
-        lines += _md_table(["class", "IoU", "Acc"], rows)
+        lines += _md_table(
+            ["class", "IoU", "Acc"], [[n, _fmt(i), _fmt(a)] for n, i, a in per_class]
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -105,10 +112,10 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def text_table(label: str, records: Sequence[dict]) -> str:
     """The terminal table: one row (backbone, method), one column per dataset + mean."""
-    header, row = summary_row(label, records)
-    widths = [max(len(h), len(v)) for h, v in zip(header, row, strict=True)]
+    header, rows = summary_rows(label, records)
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
     fmt = "  ".join(f"{{:>{w}}}" for w in widths)
-    return fmt.format(*header) + "\n" + fmt.format(*row)
+    return "\n".join(fmt.format(*line) for line in (header, *rows))
 
 
 def describe_post(record: dict) -> str:

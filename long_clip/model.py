@@ -54,14 +54,20 @@ class LoadedModel:
 
 
 def read_state_dict(path: str) -> dict[str, torch.Tensor]:
-    """Read a checkpoint file into a plain state_dict (no prefixes, no wrapper dict)."""
+    """Read a checkpoint file into a plain state_dict (no prefixes, no wrapper dict).
+
+    OpenAI's original files are TorchScript archives: those are read with torch.jit.load
+    (no pickle involved) and give the same keys plus OpenAI's metadata (HARMLESS_EXTRAS).
+    """
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any failure here means "not loadable"
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(
-            f"{path}: not a loadable PyTorch checkpoint with weights_only=True ({first[:160]})"
-        ) from None
+        obj = _read_torchscript(path)
+        if obj is None:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise CheckpointError(
+                f"{path}: not a loadable PyTorch checkpoint with weights_only=True ({first[:160]})"
+            ) from None
     if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
         obj = obj["state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
@@ -69,6 +75,13 @@ def read_state_dict(path: str) -> dict[str, torch.Tensor]:
             f"{path}: not a CLIP checkpoint (expected a state_dict or a dict with 'state_dict')"
         )
     return {_strip_prefixes(k): v for k, v in obj.items()}
+
+
+def _read_torchscript(path: str) -> dict[str, torch.Tensor] | None:
+    try:
+        return dict(torch.jit.load(path, map_location="cpu").state_dict())
+    except Exception:  # noqa: BLE001 - not a TorchScript archive either
+        return None
 
 
 def _strip_prefixes(key: str) -> str:
@@ -268,9 +281,13 @@ def _load_by_tag(source: ModelSource) -> nn.Module:
             source.vit_type, pretrained=source.tag, force_quick_gelu=source.quick_gelu
         )
     except Exception as err:  # noqa: BLE001 - download/network failures come in many types
-        where = cfg.get("hf_hub") or cfg.get("url") or "the hub"
+        files = []
+        if cfg.get("hf_hub"):
+            files.append(f"hf-hub {cfg['hf_hub'].rstrip('/')} file open_clip_pytorch_model.bin")
+        if cfg.get("url"):
+            files.append(cfg["url"])
         raise CheckpointError(
-            f"could not fetch '{source.tag}' weights for {source.vit_type} from {where} "
-            f"({type(err).__name__}; no network?): download that file elsewhere and pass "
-            "--pretrained PATH"
+            f"could not fetch '{source.tag}' weights for {source.vit_type} "
+            f"({type(err).__name__}; no network?): download {' or '.join(files) or 'them'} "
+            f"elsewhere, place the file e.g. in checkpoints/, and pass --pretrained PATH"
         ) from None

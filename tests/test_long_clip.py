@@ -219,3 +219,21 @@ def test_real_shapes_load_in_training_run_format(tmp_path, vit_type):
     assert torch.equal(loaded.model.visual.conv1.weight, sd["visual.conv1.weight"])
     feats = encode_queries(loaded, ["building"], TEMPLATES[:4])
     assert feats.shape == (1, 512) and abs(feats.norm().item() - 1) < 1e-5
+
+
+def test_openai_torchscript_archive_loads(tmp_path, tiny_state_dict):
+    """OpenAI's original files are TorchScript archives with metadata keys beside the weights."""
+    module = torch.nn.Module()
+    for key, value in tiny_state_dict.items():
+        parent = module
+        *path, leaf = key.split(".")
+        for part in path:
+            if not hasattr(parent, part):
+                parent.add_module(part, torch.nn.Module())
+            parent = getattr(parent, part)
+        parent.register_buffer(leaf, value.clone())
+    module.register_buffer("input_resolution", torch.tensor(224))
+    archive = str(tmp_path / "ViT-T-16-openai.pt")
+    torch.jit.save(torch.jit.script(module), archive)
+    loaded = load_clip(src(archive)).model.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in tiny_state_dict.items())
