@@ -14,11 +14,14 @@ import time
 import cv2
 import numpy as np
 import pytest
-from test_configs import SEGEARTH
+import torch
 
 import eval_customized
 from conftest import ROOT, TINY
+from customized_segmentor import CustomizedSegmentation
 from synthetic import LAYOUTS, MODEL_CONFIG_DIR, make_dataset
+from test_configs import SEGEARTH
+from test_segmentor import reference_labels, reference_logits
 
 
 def cli_args(ckpt, data_root, work_dir, *extra):
@@ -106,13 +109,66 @@ def test_end_to_end_outputs_and_miou_from_pngs(full_run, data_root):
         assert os.path.isfile(os.path.join(out, "datasets", f"{dataset}.json"))
 
 
-def test_segearth_protocol_applies_per_dataset_postprocessing(
-    tiny_checkpoint, data_root, tmp_path, full_run, capsys
+def reference_png(seg, img_path, ori_hw, prob_thd, bg_idx, lam):
+    """A prediction from scratch: cv2 read (BGR), mmcv's rescale rule, RGB, mean/std, SPEC §5-7."""
+    bgr = cv2.imread(img_path, cv2.IMREAD_COLOR)
+    h, w = bgr.shape[:2]
+    assert (h, w) == ori_hw
+    scale = min(448 / max(h, w), 448 / min(h, w))
+    size = (int(w * scale + 0.5), int(h * scale + 0.5))
+    rgb = cv2.resize(bgr, size, interpolation=cv2.INTER_LINEAR)[..., ::-1].astype(np.float32)
+    x = (rgb - np.array([122.771, 116.746, 104.094])) / np.array([68.501, 66.632, 70.323])
+    x = torch.from_numpy(x.astype(np.float32)).permute(2, 0, 1)[None]
+    with torch.no_grad():
+        logits = reference_logits(seg, x, (h, w), lam=lam)
+    _, pred = reference_labels(logits, seg.query_idx.tolist(), 50, prob_thd, bg_idx)
+    return pred.numpy()
+
+
+@pytest.mark.parametrize(
+    "dataset,cls_file,protocol",
+    [
+        ("OpenEarthMapDataset", "cls_openearthmap.txt", "farslip"),
+        ("LoveDADataset", "cls_loveda.txt", "farslip"),
+        ("PotsdamDataset", "cls_potsdam.txt", "segearth"),
+    ],
+)
+def test_cli_predictions_equal_a_from_scratch_pipeline(
+    dataset, cls_file, protocol, full_run, segearth_run, tiny_checkpoint, data_root
 ):
-    rc = eval_customized.main(
-        cli_args(tiny_checkpoint, data_root, tmp_path, "--protocol", "segearth")
+    pred_dir = full_run[1] if protocol == "farslip" else segearth_run[1]
+    thd, bg = SEGEARTH[dataset] if protocol == "segearth" else (0.0, 0)
+    lam = -0.3 if protocol == "segearth" else 0.0
+    seg = CustomizedSegmentation(
+        name_path=os.path.join(ROOT, "configs", cls_file),
+        model_name="CLIP",
+        vit_type=TINY,
+        pretrained=tiny_checkpoint,
     )
-    assert rc == 0
+    layout = LAYOUTS[dataset]
+    img_dir = os.path.join(data_root, layout.img_dir)
+    for name in sorted(os.listdir(img_dir)):
+        stem = name[: -len(layout.img_suffix)]
+        got = cv2.imread(os.path.join(pred_dir, dataset, stem + ".png"), cv2.IMREAD_UNCHANGED)
+        want = reference_png(seg, os.path.join(img_dir, name), got.shape, thd, bg, lam)
+        assert (got == want).mean() >= 0.999, (dataset, name)
+
+
+@pytest.fixture(scope="module")
+def segearth_run(tiny_checkpoint, data_root, tmp_path_factory):
+    work = tmp_path_factory.mktemp("segearth")
+    pred = tmp_path_factory.mktemp("segearth_pred")
+    args = cli_args(
+        tiny_checkpoint, data_root, work, "--protocol", "segearth", "--pred-dir", str(pred)
+    )
+    assert eval_customized.main(args) == 0
+    return work, str(pred)
+
+
+def test_segearth_protocol_applies_per_dataset_postprocessing(
+    tiny_checkpoint, data_root, segearth_run, full_run
+):
+    tmp_path = segearth_run[0]
     settings = json.load(open(os.path.join(out_dir(tmp_path), "settings.json")))
     assert settings["protocol"] == "segearth" and settings["cls_token_lambda"] == -0.3
     for dataset, (thd, bg) in SEGEARTH.items():
@@ -120,11 +176,8 @@ def test_segearth_protocol_applies_per_dataset_postprocessing(
             settings["datasets"][dataset]["prob_thd"],
             settings["datasets"][dataset]["bg_idx"],
         ) == (thd, bg)
-    printed = capsys.readouterr().out
-    assert (
-        "protocol=segearth" in printed
-        and "prob_thd=0.4, bg_idx=4, cls_token_lambda=-0.3" in printed
-    )
+    md = open(os.path.join(out_dir(tmp_path), "ovss_results.md")).read()
+    assert "protocol=segearth" in md and "prob_thd=0.4, bg_idx=4, cls_token_lambda=-0.3" in md
     farslip = open(os.path.join(out_dir(full_run[0]), "ovss_results_total.txt")).read()
     segearth = open(os.path.join(out_dir(tmp_path), "ovss_results_total.txt")).read()
     assert farslip != segearth
