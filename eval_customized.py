@@ -350,7 +350,7 @@ def evaluate(args: argparse.Namespace) -> int:
     import customized_segmentor  # noqa: F401  (registers the segmentor)
     import ovss_metric  # noqa: F401  (registers the metric)
     import ovss_results as results
-    from long_clip import file_fingerprint, resolve_source
+    from long_clip import resolve_source, source_fingerprint
 
     for extra in args.model_config:
         if not os.path.exists(extra):
@@ -369,15 +369,7 @@ def evaluate(args: argparse.Namespace) -> int:
         bool(first.fqg),
         first.long_clip,
     )
-    if source.checkpoint is not None and not os.path.isfile(source.checkpoint):
-        from long_clip import CheckpointError
-
-        raise CheckpointError(
-            f"checkpoint not found: {source.checkpoint} (--method {source.method} --vit-type "
-            f"{source.vit_type} expects it there; set --checkpoint-dir or --pretrained PATH)"
-        )
-    fingerprint = file_fingerprint(source.checkpoint) if source.checkpoint else f"tag:{source.tag}"
-    settings = effective_settings(args, cfgs[names[0]], source, fingerprint)
+    settings = effective_settings(args, cfgs[names[0]], source, source_fingerprint(source))
     use_device(settings["device"], settings["precision"])
     label = f"{source.vit_type} {source.method}"
     out_dir = os.path.join(args.work_dir, source.vit_type, source.method)

@@ -13,6 +13,7 @@ from .model import (
     is_long_clip,
     load_clip,
     read_state_dict,
+    source_fingerprint,
 )
 from .text import encode_queries, query_features, text_cache_key
 from .zoo import MODEL_ZOO, ModelSource, ZooEntry, ZooError, resolve_source
@@ -37,5 +38,6 @@ __all__ = [
     "query_features",
     "read_state_dict",
     "resolve_source",
+    "source_fingerprint",
     "text_cache_key",
 ]

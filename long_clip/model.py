@@ -222,18 +222,25 @@ def _sha256(path: str, size: int, mtime_ns: int) -> str:
     return "sha256:" + digest.hexdigest()
 
 
+def source_fingerprint(source: ModelSource) -> str:
+    """The weights' identity: the file's sha256, or the hub tag. A missing file is an error."""
+    if source.checkpoint is None:
+        return f"tag:{source.tag}"
+    if not os.path.isfile(source.checkpoint):
+        raise CheckpointError(
+            f"checkpoint not found: {source.checkpoint} (--method {source.method} --vit-type "
+            f"{source.vit_type} expects it there; set --checkpoint-dir or --pretrained PATH)"
+        )
+    return file_fingerprint(source.checkpoint)
+
+
 def load_clip(source: ModelSource, device: str = "cpu", precision: str = "fp32") -> LoadedModel:
     """Build the model for ``source`` and load its weights (file or hub tag), strictly."""
+    fingerprint = source_fingerprint(source)
     if source.checkpoint is None:
-        model = _load_by_tag(source)
-        long_clip, fingerprint = False, f"tag:{source.tag}"
+        model, long_clip = _load_by_tag(source), False
     else:
         path = source.checkpoint
-        if not os.path.isfile(path):
-            raise CheckpointError(
-                f"checkpoint not found: {path} (--method {source.method} --vit-type "
-                f"{source.vit_type} expects it there; set --checkpoint-dir or --pretrained PATH)"
-            )
         state_dict = read_state_dict(path)
         detected = is_long_clip(state_dict)
         if source.long_clip is True and not detected:
@@ -252,7 +259,6 @@ def load_clip(source: ModelSource, device: str = "cpu", precision: str = "fp32")
         long_clip = detected
         model = build_model(source.vit_type, source.quick_gelu, long_clip)
         load_into(model, fold_long_positions(state_dict) if long_clip else state_dict, path)
-        fingerprint = file_fingerprint(path)
     model = model.to(device=device, dtype=DTYPES[precision]).eval()
     return LoadedModel(
         model=model,
