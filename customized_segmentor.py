@@ -110,6 +110,10 @@ class CustomizedSegmentation(BaseSegmentor):
         source = resolve_source(model_name, vit_type, pretrained, checkpoint_dir, fqg, long_clip)
         self.clip = get_clip(source, device, precision)
         self.net = self.clip.model
+        if not hasattr(self.net.visual, "transformer"):
+            raise ValueError(
+                f"--vit-type {vit_type}: dense features need a ViT image tower (not a ResNet)"
+            )
         queries, query_idx = read_class_file(name_path)
         self.queries = queries
         self.register_buffer(

@@ -14,6 +14,7 @@ import hashlib
 import logging
 import os
 import re
+import warnings
 from dataclasses import dataclass
 
 import open_clip
@@ -79,7 +80,9 @@ def read_state_dict(path: str) -> dict[str, torch.Tensor]:
 
 def _read_torchscript(path: str) -> dict[str, torch.Tensor] | None:
     try:
-        return dict(torch.jit.load(path, map_location="cpu").state_dict())
+        with warnings.catch_warnings():  # torch 2.14 deprecates jit.load; OpenAI files need it
+            warnings.simplefilter("ignore", FutureWarning)
+            return dict(torch.jit.load(path, map_location="cpu").state_dict())
     except Exception:  # noqa: BLE001 - not a TorchScript archive either
         return None
 
