@@ -87,6 +87,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="default: fp16 on cuda, fp32 on cpu",
     )
     p.add_argument("--pred-dir", default=None, help="save predictions as PNGs in DIR/<dataset>/")
+    p.add_argument(
+        "--show-dir",
+        default=None,
+        help="save mmseg's side-by-side label/prediction drawings in DIR/<dataset>/",
+    )
     p.add_argument("--num-workers", type=int, default=None, help="dataloader workers per dataset")
     p.add_argument(
         "--resume",
@@ -289,7 +294,7 @@ def make_progress_hook():
 
 
 def run_dataset(
-    cfg, dataset: str, out_dir: str, num_images: int, pred_dir: str | None
+    cfg, dataset: str, out_dir: str, num_images: int, pred_dir: str | None, show_dir: str | None
 ) -> tuple[dict, bool]:
     """Evaluate one dataset with mmengine's Runner; returns (metrics, LongCLIP loaded?)."""
     from mmengine.runner import Runner
@@ -299,6 +304,14 @@ def run_dataset(
     cfg.experiment_name = f"{dataset}_{datetime.now().strftime('%Y%m%d_%H%M%S_%f')}"
     if pred_dir:
         cfg.test_evaluator.pred_dir = os.path.join(pred_dir, dataset)
+    if show_dir:  # mmseg's own visualiser and hook, one drawing per image
+        save_dir = os.path.join(show_dir, dataset)
+        cfg.visualizer = dict(
+            type="SegLocalVisualizer",
+            vis_backends=[dict(type="LocalVisBackend", save_dir=save_dir)],
+            alpha=0.6,
+        )
+        cfg.default_hooks.visualization = dict(type="SegVisualizationHook", draw=True, interval=1)
     cfg.custom_hooks = []
     runner = Runner.from_cfg(cfg)
     runner.register_hook(make_progress_hook()(dataset, num_images), priority="VERY_LOW")
@@ -389,7 +402,9 @@ def evaluate(args: argparse.Namespace) -> int:
             records.append(old)
             continue
         start = time.time()
-        metrics, long_loaded = run_dataset(cfg, name, out_dir, num_images[name], args.pred_dir)
+        metrics, long_loaded = run_dataset(
+            cfg, name, out_dir, num_images[name], args.pred_dir, args.show_dir
+        )
         finished = datetime.now(timezone.utc).isoformat()
         record = {
             "dataset": name,

@@ -77,13 +77,16 @@ def recompute_miou(data_root, dataset, pred_dir):
 def full_run(tiny_checkpoint, data_root, tmp_path_factory):
     work = tmp_path_factory.mktemp("work")
     pred = tmp_path_factory.mktemp("pred")
-    rc = eval_customized.main(cli_args(tiny_checkpoint, data_root, work, "--pred-dir", str(pred)))
-    assert rc == 0
-    return work, str(pred)
+    show = tmp_path_factory.mktemp("show")
+    args = cli_args(
+        tiny_checkpoint, data_root, work, "--pred-dir", str(pred), "--show-dir", str(show)
+    )
+    assert eval_customized.main(args) == 0
+    return work, str(pred), str(show)
 
 
 def test_end_to_end_outputs_and_miou_from_pngs(full_run, data_root):
-    work, pred = full_run
+    work, pred, show = full_run
     out = out_dir(work)
     lines = open(os.path.join(out, "ovss_results_total.txt")).read().splitlines()
     assert lines[0] == ",".join(eval_customized.DEFAULT_DATASETS) + ",mean"
@@ -104,6 +107,8 @@ def test_end_to_end_outputs_and_miou_from_pngs(full_run, data_root):
     assert settings["fingerprint"].startswith("sha256:") and settings["precision"] == "fp32"
     assert settings["protocol"] == "farslip" and settings["cls_token_lambda"] == 0.0
     for dataset in LAYOUTS:
+        drawings = os.listdir(os.path.join(show, dataset, "vis_image"))
+        assert len(drawings) == 3 and all(d.endswith(".png") for d in drawings)
         per = settings["datasets"][dataset]
         assert (per["prob_thd"], per["bg_idx"]) == (0.0, 0)
         assert os.path.isfile(os.path.join(out, "datasets", f"{dataset}.json"))
