@@ -160,10 +160,25 @@ def test_longclip_positions_use_two_tables(tiny_long_checkpoint):
 def test_longclip_detected_and_queries_tokenised_at_248(tiny_long_checkpoint, monkeypatch):
     loaded = load_clip(src(tiny_long_checkpoint))  # not requested: detected from the weights
     seen = []
-    real = loaded.model.encode_text
-    monkeypatch.setattr(loaded.model, "encode_text", lambda t: seen.append(t.shape) or real(t))
+    real = text_mod.encode_text_upto_eot
+    monkeypatch.setattr(
+        text_mod, "encode_text_upto_eot", lambda m, t: seen.append(t.shape) or real(m, t)
+    )
     encode_queries(loaded, ["road"], TEMPLATES[:3])
     assert seen == [(3, 248)]
+
+
+@pytest.mark.parametrize("long_clip", [False, True])
+def test_text_upto_eot_equals_full_encode_text(tiny_checkpoint, tiny_long_checkpoint, long_clip):
+    """Dropping the padding after the last end-of-text token changes nothing (causal mask)."""
+    loaded = load_clip(src(tiny_long_checkpoint if long_clip else tiny_checkpoint))
+    tokenizer = open_clip.get_tokenizer(TINY, context_length=loaded.context_length)
+    tokens = tokenizer(["a road.", "a photo of " + " ".join(["many small red roofs"] * 8)])
+    assert 20 < int(tokens.argmax(-1).max()) < loaded.context_length - 1  # both tables in use
+    with torch.no_grad():
+        full = loaded.model.encode_text(tokens, normalize=True)
+        short = text_mod.encode_text_upto_eot(loaded.model, tokens)
+    assert (full - short).abs().max().item() <= 1e-6
 
 
 # ------------------------------------------------------------------ text side

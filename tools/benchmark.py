@@ -3,7 +3,8 @@
     .venv/bin/python tools/benchmark.py --vit-type ViT-B-16 --device cpu
 
 1. sliding window: all windows of an image as one batch vs one window at a time;
-2. text features: the cache (memory, disk) vs encoding the 80-template ensemble again.
+2. text features: encoding up to the end-of-text token vs all context positions, and the
+   cache (memory, disk) vs encoding the 80-template ensemble again.
 Random weights (or --pretrained) and a synthetic 448x448 image; nothing is downloaded.
 Results are ratios of medians from the same run; absolute times depend on the machine.
 """
@@ -80,6 +81,12 @@ def main() -> None:
         looped = median_time(one_at_a_time, args.repeats, sync)
     queries = seg.queries
     cold = median_time(lambda: text.encode_queries(seg.clip, queries), 1, sync)
+    upto_eot = text.encode_text_upto_eot
+    text.encode_text_upto_eot = lambda model, tokens: model.encode_text(tokens)
+    try:
+        full = median_time(lambda: text.encode_queries(seg.clip, queries), 1, sync)
+    finally:
+        text.encode_text_upto_eot = upto_eot
     warm = median_time(lambda: text.query_features(seg.clip, queries), args.repeats, sync)
     text._MEMORY.clear()
     disk = median_time(
@@ -98,6 +105,10 @@ def main() -> None:
     print(
         f"sliding window: batched {batched * 1e3:.1f} ms vs one-at-a-time {looped * 1e3:.1f} ms"
         f" -> {looped / batched:.2f}x"
+    )
+    print(
+        f"text encoding: up to end-of-text {cold * 1e3:.0f} ms vs all "
+        f"{seg.clip.context_length} positions {full * 1e3:.0f} ms -> {full / cold:.2f}x"
     )
     print(
         f"text features: encode {cold * 1e3:.1f} ms vs memory cache {warm * 1e3:.3f} ms "
