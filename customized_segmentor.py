@@ -16,7 +16,7 @@ from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from dense_attention import ATTENTIONS, dense_features
+from dense_attention import ATTENTIONS, dense_features, patch_size
 from long_clip import LoadedModel, load_clip, query_features, resolve_source
 from prompts import read_class_file
 
@@ -134,8 +134,7 @@ class CustomizedSegmentation(BaseSegmentor):
     # ----------------------------------------------------------------- image side
     @property
     def patch_size(self) -> int:
-        patch = self.net.visual.patch_size
-        return patch if isinstance(patch, int) else patch[0]
+        return patch_size(self.net.visual)
 
     def window_logits(self, windows: Tensor) -> Tensor:
         """(n, Q, h, w) cosine logits for same-size windows: pad to the patch size, resize

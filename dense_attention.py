@@ -133,12 +133,14 @@ def dense_features(
         x = block(x)
     if not batch_first:
         x = x.transpose(0, 1)
-    grid = (images.shape[-2] // _patch(visual)[0], images.shape[-1] // _patch(visual)[1])
+    patch = patch_size(visual)
+    grid = (images.shape[-2] // patch, images.shape[-1] // patch)
     x = last_block(blocks[-1], x, ATTENTIONS[model_type], ignore_residual, grid)
     x = visual.ln_post(x)
     return x @ visual.proj if visual.proj is not None else x
 
 
-def _patch(visual: nn.Module) -> tuple[int, int]:
+def patch_size(visual: nn.Module) -> int:
+    """The ViT's (square) patch side."""
     patch = visual.patch_size
-    return (patch, patch) if isinstance(patch, int) else tuple(patch)
+    return patch if isinstance(patch, int) else patch[0]

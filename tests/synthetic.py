@@ -95,11 +95,8 @@ def make_dataset(root: str, dataset: str, count: int = 3, seed: int = 0, sizes=S
 def random_state_dict(
     vit_type: str, long_clip: bool = False, seed: int = 0
 ) -> dict[str, torch.Tensor]:
-    """A randomly initialised OpenCLIP state_dict; LongCLIP adds the second 248-row table.
-
-    Weights are drawn with a wider spread than open_clip's init so that random models give
-    varied (not near-uniform) predictions.
-    """
+    """A randomly initialised OpenCLIP state_dict (open_clip's own init, seeded); LongCLIP
+    adds the second 248-row table and the two 0/1 masks its checkpoints carry."""
     torch.manual_seed(seed)
     kwargs = {"force_context_length": 248} if long_clip else {}
     model = open_clip.create_model(vit_type, pretrained=None, **kwargs)
