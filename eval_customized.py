@@ -217,10 +217,11 @@ def effective_settings(args: argparse.Namespace, cfg, source, fingerprint: str) 
     }
 
 
-def dataset_settings(cfg, dataset: str) -> dict:
+def dataset_settings(cfg, dataset: str, num_images: int) -> dict:
     m = cfg.model
     return {
         "dataset": dataset,
+        "num_images": num_images,
         "prob_thd": m.prob_thd,
         "bg_idx": m.bg_idx,
         "class_file": os.path.relpath(m.name_path, ROOT),
@@ -395,7 +396,7 @@ def evaluate(args: argparse.Namespace) -> int:
     for name in names:
         cfg = cfgs[name]
         cfg.model.text_cache_dir = text_cache
-        wanted = {**settings, **dataset_settings(cfg, name)}
+        wanted = {**settings, **dataset_settings(cfg, name, num_images[name])}
         old = results.load_dataset(out_dir, name) if args.resume else None
         if old is not None and comparable(old["settings"]) == comparable(wanted):
             print(f"{name}: finished earlier with the same settings, skipped (--resume)")
@@ -409,7 +410,6 @@ def evaluate(args: argparse.Namespace) -> int:
         record = {
             "dataset": name,
             "settings": {**wanted, "long_clip_loaded": long_loaded, "finished": finished},
-            "num_images": num_images[name],
             "seconds": round(time.time() - start, 2),
             "metrics": metrics,
         }
