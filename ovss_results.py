@@ -144,7 +144,12 @@ def settings_line(settings: dict) -> str:
         "long_clip",
         "long_clip_loaded",
     )
-    return "settings: " + ", ".join(f"{k}={settings.get(k)}" for k in keys if k in settings)
+    parts = [f"{k}={settings[k]}" for k in keys if k in settings]
+    if "fingerprint" in settings:
+        parts.insert(3, f"fingerprint={settings['fingerprint'][:19]}")  # sha256: + 12 hex
+    if "versions" in settings:
+        parts.append("versions=" + " ".join(f"{k} {v}" for k, v in settings["versions"].items()))
+    return "settings: " + ", ".join(parts)
 
 
 def write_summary(out_dir: str, label: str, settings: dict, records: Sequence[dict]) -> None:
