@@ -338,3 +338,34 @@ def test_cli_setting_errors_are_one_line(tiny_checkpoint, data_root, tmp_path, c
         )
         err = capsys.readouterr().err.strip().splitlines()
         assert rc != 0 and len(err) == 1 and expected in err[0], err
+
+
+def test_segment_image_tool_matches_the_cli(full_run, data_root, tiny_checkpoint, tmp_path):
+    """tools/segment_image.py: same pipeline and model, same labels as the CLI's PNGs."""
+    layout = LAYOUTS["UAVidDataset"]
+    img_dir = os.path.join(data_root, layout.img_dir)
+    name = sorted(os.listdir(img_dir))[0]
+    out = tmp_path / "pred.png"
+    cmd = [
+        sys.executable,
+        os.path.join(ROOT, "tools", "segment_image.py"),
+        os.path.join(img_dir, name),
+        "--classes",
+        os.path.join(ROOT, "configs", "cls_uavid.txt"),
+        "--vit-type",
+        TINY,
+        "--pretrained",
+        tiny_checkpoint,
+        "--model-config",
+        MODEL_CONFIG_DIR,
+        "--out",
+        str(out),
+    ]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "background" in done.stdout and (tmp_path / "pred_overlay.png").exists()
+    got = cv2.imread(str(out), cv2.IMREAD_UNCHANGED)
+    want = cv2.imread(
+        os.path.join(full_run[1], "UAVidDataset", name[:-4] + ".png"), cv2.IMREAD_UNCHANGED
+    )
+    assert np.array_equal(got, want)
