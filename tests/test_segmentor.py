@@ -175,3 +175,17 @@ def test_bf16_on_cpu_follows_fp32(tiny_checkpoint, class_file, segmentor):
         full = segmentor.slide_logits(img, (224, 300))
     assert low.dtype == torch.float32 and low.shape == full.shape
     assert (low - full).abs().max().item() < 0.1  # bf16 keeps ~3 significant digits
+
+
+def test_mmseg_interface_methods(segmentor):
+    """encode_decode/_forward give the same query logits as slide_logits; no training."""
+    img = torch.randn(2, 3, 200, 260)
+    metas = [{"ori_shape": (100, 130)}, {"ori_shape": (400, 520)}]
+    with torch.no_grad():
+        first = segmentor.encode_decode(img[:1], metas[:1])
+        assert torch.equal(first[0], segmentor.slide_logits(img[:1], (100, 130)))
+        assert segmentor._forward(img).shape == (2, len(segmentor.queries), 200, 260)
+        tokens = segmentor.extract_feat(torch.randn(1, 3, 224, 224))
+    assert tokens.shape == (1, 197, 32)
+    with pytest.raises(NotImplementedError, match="training-free"):
+        segmentor.loss(img, [])
