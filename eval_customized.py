@@ -126,6 +126,7 @@ def dataset_configs() -> dict[str, str]:
 
 def select_datasets(arg: str | None, available: dict[str, str]) -> list[str]:
     names = [n.strip() for n in arg.split(",") if n.strip()] if arg else list(DEFAULT_DATASETS)
+    names = list(dict.fromkeys(names))  # each dataset once, in the order given
     unknown = [n for n in names if n not in available]
     if unknown:
         raise ConfigError(
