@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Install RS-OVSS's Python stack.
-# Uses the active virtual environment if there is one, else creates ./.venv.
+# Uses the active virtual environment if there is one (linked as ./.venv), else creates ./.venv.
 # Idempotent: when every pin is already satisfied it only runs the import check.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 if [[ -n "${VIRTUAL_ENV:-}" ]]; then
     PY="$VIRTUAL_ENV/bin/python"
+    # .venv/bin/python (the README's commands) then works with the active environment too
+    if [[ ! -e .venv ]]; then
+        ln -s "$VIRTUAL_ENV" .venv
+        echo "install.sh: using the active virtualenv $VIRTUAL_ENV (linked as .venv)"
+    fi
 else
     if [[ ! -x .venv/bin/python ]]; then
         echo "install.sh: creating .venv"
