@@ -10,7 +10,6 @@ Adding a variant is adding one function to the table.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
@@ -73,17 +72,6 @@ ATTENTIONS: dict[str, Attention] = {
 }
 
 
-@lru_cache(maxsize=8)
-def _gaussian_prior_cpu(grid_h: int, grid_w: int, sigma: float) -> Tensor:
-    rows = torch.arange(grid_h, dtype=torch.float64).repeat_interleave(grid_w)
-    cols = torch.arange(grid_w, dtype=torch.float64).repeat(grid_h)
-    d2 = (rows[:, None] - rows[None, :]) ** 2 + (cols[:, None] - cols[None, :]) ** 2
-    n = grid_h * grid_w + 1
-    prior = torch.zeros(n, n, dtype=torch.float64)
-    prior[1:, 1:] = torch.exp(-d2 / (2 * sigma**2))
-    return prior
-
-
 _PRIORS: dict[tuple, Tensor] = {}
 
 
@@ -93,7 +81,13 @@ def gaussian_prior(
     """W over the patch grid (row-major, CLS first): built once per grid/device/dtype."""
     key = (grid_h, grid_w, str(device), dtype, sigma)
     if key not in _PRIORS:
-        _PRIORS[key] = _gaussian_prior_cpu(grid_h, grid_w, sigma).to(device=device, dtype=dtype)
+        rows = torch.arange(grid_h, dtype=torch.float64).repeat_interleave(grid_w)
+        cols = torch.arange(grid_w, dtype=torch.float64).repeat(grid_h)
+        d2 = (rows[:, None] - rows[None, :]) ** 2 + (cols[:, None] - cols[None, :]) ** 2
+        n = grid_h * grid_w + 1
+        prior = torch.zeros(n, n, dtype=torch.float64)
+        prior[1:, 1:] = torch.exp(-d2 / (2 * sigma**2))
+        _PRIORS[key] = prior.to(device=device, dtype=dtype)
     return _PRIORS[key]
 
 

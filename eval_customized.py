@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import hashlib
 import os
 import sys
 import time
@@ -135,11 +134,6 @@ def select_datasets(arg: str | None, available: dict[str, str]) -> list[str]:
     return names
 
 
-def _file_sha(path: str) -> str:
-    with open(path, "rb") as f:
-        return "sha256:" + hashlib.sha256(f.read()).hexdigest()
-
-
 def build_config(args: argparse.Namespace, path: str):
     """One dataset's mmengine Config with flags and protocol applied."""
     from mmengine.config import Config
@@ -203,7 +197,7 @@ def effective_settings(args: argparse.Namespace, cfg, source, fingerprint: str) 
         "device": device,
         "ignore_residual": m.ignore_residual,
         "logit_scale": m.logit_scale,
-        "resize": 448,
+        "resize": _resize_scale(cfg),
         "slide_crop": m.slide_crop,
         "slide_stride": m.slide_stride,
         "cls_token_lambda": m.cls_token_lambda,
@@ -218,7 +212,15 @@ def effective_settings(args: argparse.Namespace, cfg, source, fingerprint: str) 
     }
 
 
+def _resize_scale(cfg) -> list | None:
+    """The test pipeline's Resize scale, as configured (SPEC: 448 x 448, keep ratio)."""
+    resize = [t for t in cfg.test_dataloader.dataset.pipeline if t["type"] == "Resize"]
+    return list(resize[0]["scale"]) if resize else None
+
+
 def dataset_settings(cfg, dataset: str, num_images: int) -> dict:
+    from long_clip import file_fingerprint
+
     m = cfg.model
     return {
         "dataset": dataset,
@@ -226,7 +228,7 @@ def dataset_settings(cfg, dataset: str, num_images: int) -> dict:
         "prob_thd": m.prob_thd,
         "bg_idx": m.bg_idx,
         "class_file": os.path.relpath(m.name_path, ROOT),
-        "class_file_sha": _file_sha(m.name_path),
+        "class_file_sha": file_fingerprint(m.name_path),
         "data_root": cfg.test_dataloader.dataset.data_root,
     }
 
@@ -402,6 +404,7 @@ def evaluate(args: argparse.Namespace) -> int:
         if old is not None and comparable(old["settings"]) == comparable(wanted):
             print(f"{name}: finished earlier with the same settings, skipped (--resume)")
             records.append(old)
+            results.write_summary(out_dir, label, _summary_settings(settings, records), records)
             continue
         start = time.time()
         metrics, long_loaded = run_dataset(
@@ -419,8 +422,7 @@ def evaluate(args: argparse.Namespace) -> int:
         results.write_summary(out_dir, label, _summary_settings(settings, records), records)
         print(f"{name}: mIoU {metrics['mIoU']:.4f} ({results.describe_post(record)})", flush=True)
 
-    summary = _summary_settings(settings, records)
-    results.write_summary(out_dir, label, summary, records)
+    summary = _summary_settings(settings, records)  # as last written by the loop
     print()
     print(results.settings_line(summary))
     print(results.text_table(label, records))
