@@ -1,8 +1,9 @@
 """CustomizedSegmentation: the registered mmseg segmentor that runs training-free OVSS.
 
-Orchestration only (SPEC §4-§7): query features from ``long_clip``, sliding windows over the
-resized image, dense logits per window from ``dense_attention``, the averaged canvas resized
-to the original image, and logits -> labels (logit scale, synonyms, prob_thd, bg_idx).
+Orchestration only (SPEC §4-§7): query features from the model family, sliding windows
+over the resized image, dense logits per window, the averaged canvas resized to the
+original image, and logits -> labels (logit scale, synonyms, prob_thd, bg_idx). Every
+argument arrives resolved (``ovss.config``): the segmentor decides nothing by itself.
 """
 
 from __future__ import annotations
@@ -16,31 +17,11 @@ from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from dense_attention import ATTENTIONS, dense_features, patch_size
-from long_clip import LoadedModel, load_clip, query_features, resolve_source
+from dense_attention import ATTENTIONS
+from model_families import load_model, query_features
+from ovss.errors import ConfigError
+from ovss.zoo import LONG_CLIP_FLAG, ModelSource
 from prompts import read_class_file
-
-CLIP_MEAN = (122.771, 116.746, 104.094)  # OpenAI CLIP normalisation, 0-255 scale, RGB
-CLIP_STD = (68.501, 66.632, 70.323)
-_LOADED: dict[tuple, LoadedModel] = {}  # one CLIP per process, shared across datasets
-
-
-def default_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def default_precision(device: str) -> str:
-    """fp16 on CUDA (as the published runs), fp32 on CPU."""
-    return "fp16" if str(device).startswith("cuda") else "fp32"
-
-
-def get_clip(source, device: str, precision: str) -> LoadedModel:
-    """Load each (weights, settings, device, precision) once per process."""
-    key = (source, device, precision)
-    if key not in _LOADED:
-        _LOADED.clear()  # keep one model in memory
-        _LOADED[key] = load_clip(source, device=device, precision=precision)
-    return _LOADED[key]
 
 
 def pad_to_patch(height: int, width: int, patch: int) -> tuple[int, int, int, int]:
@@ -71,8 +52,33 @@ def slide_windows(
 class CustomizedSegmentation(BaseSegmentor):
     """Training-free open-vocabulary segmentation with a CLIP-family model.
 
-    The keys are those of the published configs (SPEC §2-§7); ``long_clip`` is None (detect
-    from weights), 'disable' or 'load_from_scratch'.
+    Call flow of ``predict``: for each image, ``slide_logits`` cuts the windows, encodes
+    them as one batch (``window_logits``: pad to the patch size, resize to the model input,
+    dense features with the swappable last block, cosine with the query features, upsample
+    back), averages them on a canvas and resizes it to the original image;
+    ``class_probabilities`` and ``labels`` turn the logits into classes.
+
+    Args:
+        name_path: class file, one class per line, synonyms separated by commas.
+        model_name: the zoo method (recorded; the weights come from ``pretrained``/``hub_tag``).
+        vit_type: model config name of the family (e.g. an OpenCLIP config).
+        family: model family in ``model_families.FAMILIES``.
+        pretrained: checkpoint file, or None to load ``hub_tag``.
+        hub_tag: hub weights (OpenAI, MetaCLIP) when there is no file.
+        fqg: QuickGELU (the zoo's value or the flag).
+        long_clip: None (detect from the weights), 'disable' or 'load_from_scratch'.
+        model_type: last-layer attention, a key of ``dense_attention.ATTENTIONS``.
+        ignore_residual: the last block outputs the attention alone (no residual, no MLP).
+        prob_thd: below this winning probability a pixel becomes ``bg_idx``.
+        slide_stride: sliding-window stride on the resized image (pixels).
+        slide_crop: sliding-window side; 0 encodes the whole image as one window.
+        cls_token_lambda: weight of the CLS-token logits added to every patch's logits.
+        bg_idx: class given to pixels below ``prob_thd``.
+        logit_scale: multiplies the cosine logits before the softmax over queries.
+        device: where the model runs ('cpu', 'cuda', 'cuda:N').
+        precision: 'fp32', 'fp16' or 'bf16' weights and activations.
+        text_cache_dir: disk cache of query features (None: memory only).
+        data_preprocessor: mmseg SegDataPreProcessor; None: the family's normalisation.
     """
 
     def __init__(
@@ -80,6 +86,11 @@ class CustomizedSegmentation(BaseSegmentor):
         name_path: str,
         model_name: str = "CLIP",
         vit_type: str = "ViT-B-16",
+        family: str = "openclip",
+        pretrained: str | None = None,
+        hub_tag: str | None = None,
+        fqg: bool = False,
+        long_clip: str | None = None,
         model_type: str = "SegEarth",
         ignore_residual: bool = True,
         prob_thd: float = 0.0,
@@ -88,36 +99,32 @@ class CustomizedSegmentation(BaseSegmentor):
         cls_token_lambda: float = 0.0,
         bg_idx: int = 0,
         logit_scale: float = 50.0,
-        pretrained: str | None = None,
-        long_clip: str | None = None,
-        fqg: bool = False,
-        device: str | None = None,
-        precision: str | None = None,
-        checkpoint_dir: str = "checkpoints",
+        device: str = "cpu",
+        precision: str = "fp32",
         text_cache_dir: str | None = None,
         data_preprocessor: dict | None = None,
         init_cfg: dict | None = None,
     ) -> None:
-        if data_preprocessor is None:
-            data_preprocessor = dict(
-                type="mmseg.SegDataPreProcessor", mean=CLIP_MEAN, std=CLIP_STD, bgr_to_rgb=True
-            )
-        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if model_type not in ATTENTIONS:
-            raise ValueError(f"model_type '{model_type}': choose one of {', '.join(ATTENTIONS)}")
-        device = device or default_device()
-        precision = precision or default_precision(device)
-        source = resolve_source(model_name, vit_type, pretrained, checkpoint_dir, fqg, long_clip)
-        self.clip = get_clip(source, device, precision)
-        self.net = self.clip.model
-        if not hasattr(self.net.visual, "transformer"):
-            raise ValueError(
-                f"--vit-type {vit_type}: dense features need a ViT image tower (not a ResNet)"
-            )
+            raise ConfigError(f"model_type '{model_type}': choose one of {', '.join(ATTENTIONS)}")
+        source = ModelSource(
+            method=model_name,
+            vit_type=vit_type,
+            checkpoint=pretrained,
+            tag=hub_tag,
+            quick_gelu=bool(fqg),
+            long_clip=LONG_CLIP_FLAG[long_clip],
+            family=family,
+        )
+        model = load_model(source, device, precision)
+        if data_preprocessor is None:
+            data_preprocessor = dict(type="mmseg.SegDataPreProcessor", **model.preprocess)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.model = model
         queries, query_idx = read_class_file(name_path)
         self.queries = queries
         self.register_buffer(
-            "query_features", query_features(self.clip, queries, text_cache_dir), persistent=False
+            "query_features", query_features(model, queries, text_cache_dir), persistent=False
         )
         self.register_buffer("query_idx", torch.tensor(query_idx), persistent=False)
         self.num_classes = max(query_idx) + 1
@@ -132,28 +139,25 @@ class CustomizedSegmentation(BaseSegmentor):
         self.precision = precision
 
     # ----------------------------------------------------------------- image side
-    @property
-    def patch_size(self) -> int:
-        return patch_size(self.net.visual)
-
     def window_logits(self, windows: Tensor) -> Tensor:
         """(n, Q, h, w) cosine logits for same-size windows: pad to the patch size, resize
         to the model input, encode, upsample the patch grid back, cut the padding."""
         height, width = windows.shape[-2:]
-        left, right, top, bottom = pad_to_patch(height, width, self.patch_size)
+        patch = self.model.patch_size
+        left, right, top, bottom = pad_to_patch(height, width, patch)
         x = F.pad(windows, (left, right, top, bottom))
         padded = x.shape[-2:]
-        input_size = tuple(self.net.visual.image_size)
+        input_size = tuple(self.model.image_size)
         if tuple(padded) != input_size:
             x = F.interpolate(x, size=input_size, mode="bilinear", align_corners=False)
-        feats = dense_features(
-            self.net.visual, x.to(self.query_features.dtype), self.model_type, self.ignore_residual
+        feats = self.model.dense_features(
+            x.to(self.query_features.dtype), self.model_type, self.ignore_residual
         )
         feats = feats / feats.norm(dim=-1, keepdim=True)
         logits = feats[:, 1:] @ self.query_features.T  # (n, g*g, Q)
         if self.cls_token_lambda:
             logits = logits + self.cls_token_lambda * (feats[:, :1] @ self.query_features.T)
-        grid_h, grid_w = input_size[0] // self.patch_size, input_size[1] // self.patch_size
+        grid_h, grid_w = input_size[0] // patch, input_size[1] // patch
         logits = logits.float().permute(0, 2, 1).reshape(len(x), -1, grid_h, grid_w)
         logits = F.interpolate(logits, size=padded, mode="bilinear", align_corners=False)
         return logits[:, :, top : top + height, left : left + width]
@@ -218,11 +222,8 @@ class CustomizedSegmentation(BaseSegmentor):
 
     def extract_feat(self, inputs: Tensor) -> Tensor:
         """Projected dense tokens of model-size inputs (CLS first)."""
-        return dense_features(
-            self.net.visual,
-            inputs.to(self.query_features.dtype),
-            self.model_type,
-            self.ignore_residual,
+        return self.model.dense_features(
+            inputs.to(self.query_features.dtype), self.model_type, self.ignore_residual
         )
 
     def _forward(self, inputs: Tensor, data_samples: list | None = None) -> Tensor:

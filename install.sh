@@ -31,4 +31,4 @@ else
 fi
 
 # Import check: the full stack, through the project's own entry point.
-"$PY" -c "import mmcv_compat, customized_segmentor, custom_datasets, ovss_metric, mmseg, open_clip, torch; print(f'install.sh: OK (torch {torch.__version__}, mmseg {mmseg.__version__}, open_clip {open_clip.__version__})')"
+"$PY" -c "import mmcv_compat, customized_segmentor, custom_datasets, ovss.metric, ovss.evaluate, mmseg, open_clip, torch; print(f'install.sh: OK (torch {torch.__version__}, mmseg {mmseg.__version__}, open_clip {open_clip.__version__})')"

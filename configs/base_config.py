@@ -1,27 +1,30 @@
 # RS-OVSS base config: what every dataset config (cfg_*.py) shares.
-# Edit test_data_root (and any model default below); eval_customized.py flags override them.
-# The protocol (--protocol, default farslip) sets prob_thd, bg_idx and cls_token_lambda.
+# Edit test_data_root (and any default below); eval_customized.py flags and
+# --cfg-options override them. The protocol sets prob_thd, bg_idx and cls_token_lambda.
 
 test_data_root = './data'  # folder that holds OpenEarthMap/, loveDA/, potsdam/, ...
+protocol = 'farslip'  # --protocol: 'farslip' | 'segearth' (ovss/protocols.py)
+checkpoint_dir = 'checkpoints'  # --checkpoint-dir: where zoo checkpoints live
+model_configs = []  # --model-config: extra OpenCLIP model-config JSONs (files or folders)
 
 model = dict(
     type='CustomizedSegmentation',
-    model_name='FarSLIP1',  # --method
+    model_name='FarSLIP1',  # --method (ovss/zoo.py)
     vit_type='ViT-B-16',  # --vit-type (an OpenCLIP model config name)
-    model_type='SegEarth',  # last-layer attention (--model-type)
+    model_type=None,  # --model-type; None: the method's published dense path (SegEarth)
     ignore_residual=True,
     logit_scale=50,
     slide_crop=224,
     slide_stride=112,
-    prob_thd=0.0,
-    bg_idx=0,
-    cls_token_lambda=0.0,
+    prob_thd=0.0,  # set by the protocol
+    bg_idx=0,  # set by the protocol
+    cls_token_lambda=0.0,  # set by the protocol
     pretrained=None,  # --pretrained: a checkpoint file instead of the zoo default
     long_clip=None,  # None: detect from the weights; 'disable' | 'load_from_scratch'
-    fqg=False,  # force QuickGELU
-    checkpoint_dir='checkpoints',
-    device=None,  # None: cuda if available, else cpu
-    precision=None,  # None: fp16 on cuda, fp32 on cpu
+    fqg=False,  # --fqg: force QuickGELU
+    device=None,  # --device; None: cuda if available, else cpu
+    precision=None,  # --precision; None: the method's published precision on cuda, fp32 on cpu
+    text_cache_dir=None,  # --text-cache-dir (the CLI defaults it to WORK_DIR/text_cache)
 )
 
 test_pipeline = [
@@ -42,6 +45,11 @@ test_dataloader = dict(
 test_evaluator = dict(type='OVSSIoUMetric', iou_metrics=['mIoU'])
 test_cfg = dict(type='TestLoop')
 
+# Registers RS-OVSS's datasets, segmentor, metric and progress hook (repo root on sys.path).
+custom_imports = dict(
+    imports=['mmcv_compat', 'custom_datasets', 'customized_segmentor', 'ovss.metric', 'ovss.progress'],
+    allow_failed_imports=False,
+)
 default_scope = 'mmseg'
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -1,43 +1,34 @@
-"""Everything about the CLIP model: the zoo, building (OpenCLIP + LongCLIP), checkpoints, text."""
+"""The OpenCLIP / LongCLIP model: building through open_clip, strict checkpoint loading,
+LongCLIP's two position tables, and the text forward cut at the end-of-text token."""
 
 from .model import (
     HARMLESS_EXTRAS,
     LONG_CONTEXT,
     LONG_KEEP,
-    CheckpointError,
     LoadedModel,
     build_model,
     describe_vision,
-    file_fingerprint,
     fold_long_positions,
     is_long_clip,
     load_clip,
+    load_into,
     read_state_dict,
     source_fingerprint,
 )
-from .text import encode_queries, query_features, text_cache_key
-from .zoo import MODEL_ZOO, ModelSource, ZooEntry, ZooError, resolve_source
+from .text import encode_text_upto_eot
 
 __all__ = [
     "HARMLESS_EXTRAS",
     "LONG_CONTEXT",
     "LONG_KEEP",
-    "MODEL_ZOO",
-    "CheckpointError",
     "LoadedModel",
-    "ModelSource",
-    "ZooEntry",
-    "ZooError",
     "build_model",
     "describe_vision",
-    "encode_queries",
-    "file_fingerprint",
+    "encode_text_upto_eot",
     "fold_long_positions",
     "is_long_clip",
     "load_clip",
-    "query_features",
+    "load_into",
     "read_state_dict",
-    "resolve_source",
     "source_fingerprint",
-    "text_cache_key",
 ]

@@ -9,10 +9,7 @@ and fold the two tables into its one table when loading, so open_clip's own
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import logging
-import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -21,7 +18,9 @@ import open_clip
 import torch
 from torch import nn
 
-from .zoo import ModelSource
+from ovss.errors import CheckpointError
+from ovss.files import file_fingerprint
+from ovss.zoo import ModelSource, check_checkpoint_exists
 
 LONG_CONTEXT = 248
 LONG_KEEP = 20  # LongCLIP positions below this use table 1, the rest table 2
@@ -37,10 +36,6 @@ HARMLESS_EXTRAS = frozenset(
     }
 )
 DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used as asked; the message is one line saying why."""
 
 
 @dataclass(frozen=True)
@@ -209,31 +204,11 @@ def _diagnose(
     return "; ".join(parts)
 
 
-def file_fingerprint(path: str) -> str:
-    """sha256 of a checkpoint file: names the exact weights in settings and caches."""
-    stat = os.stat(path)
-    return _sha256(os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=16)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    """Hashed once per (path, size, mtime): the CLI and the loader both ask."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 24), b""):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()
-
-
 def source_fingerprint(source: ModelSource) -> str:
     """The weights' identity: the file's sha256, or the hub tag. A missing file is an error."""
     if source.checkpoint is None:
         return f"tag:{source.tag}"
-    if not os.path.isfile(source.checkpoint):
-        raise CheckpointError(
-            f"checkpoint not found: {source.checkpoint} (--method {source.method} --vit-type "
-            f"{source.vit_type} expects it there; set --checkpoint-dir or --pretrained PATH)"
-        )
+    check_checkpoint_exists(source)
     return file_fingerprint(source.checkpoint)
 
 

@@ -6,11 +6,9 @@ from collections.abc import Callable, Sequence
 
 from open_clip import OPENAI_IMAGENET_TEMPLATES
 
+from ovss.errors import ClassFileError
+
 TEMPLATES: tuple[Callable[[str], str], ...] = tuple(OPENAI_IMAGENET_TEMPLATES)
-
-
-class ClassFileError(ValueError):
-    """A class-name file that cannot be used; the message is one line."""
 
 
 def read_class_file(path: str) -> tuple[list[str], list[int]]:

@@ -10,61 +10,7 @@ import torch
 
 from conftest import TINY
 from dense_attention import ATTENTIONS, dense_features, gaussian_prior, last_block
-
-VARIANTS = ["vanilla", "MaskCLIP", "SCLIP", "ClearCLIP", "SegEarth", "NACLIP", "GAV", "NOnly"]
-
-
-def reference_prior(g: int) -> torch.Tensor:
-    n = g * g + 1
-    w = torch.zeros(n, n)
-    for a in range(g):
-        for b in range(g):
-            for c in range(g):
-                for d in range(g):
-                    w[1 + a * g + b, 1 + c * g + d] = math.exp(-((a - c) ** 2 + (b - d) ** 2) / 2.0)
-    return w
-
-
-def reference_attention(name, q, k, v, s, w):
-    """A for one head, written straight from the SPEC table."""
-    sm = lambda t: torch.softmax(t, dim=-1)  # noqa: E731
-    nq = q.norm(dim=-1)[:, None]
-    nk = k.norm(dim=-1)[None, :]
-    return {
-        "vanilla": lambda: sm(q @ k.T * s),
-        "MaskCLIP": lambda: torch.eye(q.shape[0]),
-        "SCLIP": lambda: sm(q @ q.T * s) + sm(k @ k.T * s),
-        "ClearCLIP": lambda: sm(q @ q.T * s),
-        "SegEarth": lambda: sm(q @ q.T * s) + sm(k @ k.T * s) + sm(v @ v.T * s),
-        "NACLIP": lambda: sm(k @ k.T * s + w),
-        "GAV": lambda: sm(q @ k.T * s + w * s * nq * nk),
-        "NOnly": lambda: sm(w * s * nq * nk),
-    }[name]()
-
-
-def reference_last_block(block, x, name, ignore_residual, g):
-    mha = block.attn
-    heads, (bsz, _n, c) = mha.num_heads, x.shape
-    d = c // heads
-    s = d**-0.5
-    w = reference_prior(g)
-    y = block.ln_1(x)
-    wq, wk, wv = mha.in_proj_weight.split(c)
-    bq, bk, bv = mha.in_proj_bias.split(c)
-    out = torch.zeros_like(x)
-    for b in range(bsz):
-        per_head = []
-        for h in range(heads):
-            sl = slice(h * d, (h + 1) * d)
-            q = y[b] @ wq[sl].T + bq[sl]
-            k = y[b] @ wk[sl].T + bk[sl]
-            v = y[b] @ wv[sl].T + bv[sl]
-            per_head.append(reference_attention(name, q, k, v, s, w) @ v)
-        out[b] = torch.cat(per_head, dim=-1) @ mha.out_proj.weight.T + mha.out_proj.bias
-    if ignore_residual:
-        return out
-    x = x + out
-    return x + block.mlp(block.ln_2(x))
+from references import VARIANTS, reference_last_block, reference_prior
 
 
 def test_table_has_the_eight_variants():

@@ -15,13 +15,15 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from mmseg.registry import MODELS
 
 import eval_customized
+import ovss.config
 from conftest import ROOT, TINY
 from customized_segmentor import CustomizedSegmentation
+from ovss.config import DEFAULT_DATASETS
+from references import SEGEARTH, reference_labels, reference_logits
 from synthetic import LAYOUTS, MODEL_CONFIG_DIR, make_dataset
-from test_configs import SEGEARTH
-from test_segmentor import reference_labels, reference_logits
 
 
 def cli_args(ckpt, data_root, work_dir, *extra):
@@ -89,10 +91,10 @@ def test_end_to_end_outputs_and_miou_from_pngs(full_run, data_root):
     work, pred, show = full_run
     out = out_dir(work)
     lines = open(os.path.join(out, "ovss_results_total.txt")).read().splitlines()
-    assert lines[0] == ",".join(eval_customized.DEFAULT_DATASETS) + ",mean"
+    assert lines[0] == ",".join(DEFAULT_DATASETS) + ",mean"
     values = [float(v) for v in lines[1].split(",")]
     assert all(len(v.split(".")[1]) == 4 for v in lines[1].split(","))
-    for dataset, reported in zip(eval_customized.DEFAULT_DATASETS, values[:-1], strict=True):
+    for dataset, reported in zip(DEFAULT_DATASETS, values[:-1], strict=True):
         assert abs(recompute_miou(data_root, dataset, pred) - reported) <= 5e-5 + 1e-9, dataset
     assert abs(np.mean(values[:-1]) - values[-1]) <= 1e-4
     rows = list(csv.DictReader(open(os.path.join(out, "ovss_results_per_class.csv"))))
@@ -194,8 +196,10 @@ def test_base_config_settings_are_honoured_and_flags_override(
     configs = tmp_path / "configs"
     shutil.copytree(os.path.join(ROOT, "configs"), configs)
     base = configs / "base_config.py"
-    base.write_text(base.read_text().replace("model_type='SegEarth'", "model_type='ClearCLIP'"))
-    monkeypatch.setattr(eval_customized, "CONFIG_DIR", str(configs))
+    text = base.read_text()
+    assert "model_type=None," in text
+    base.write_text(text.replace("model_type=None,", "model_type='ClearCLIP',"))
+    monkeypatch.setattr(ovss.config, "CONFIG_DIR", str(configs))
     args = cli_args(tiny_checkpoint, data_root, tmp_path / "w", "--datasets", "UDD5Dataset")
     assert eval_customized.main(args) == 0
     settings = json.load(open(os.path.join(out_dir(tmp_path / "w"), "settings.json")))
@@ -208,7 +212,7 @@ def test_base_config_settings_are_honoured_and_flags_override(
 def test_killed_run_resumes_with_only_the_rest(tiny_checkpoint, tmp_path, capsys):
     root = str(tmp_path / "data")
     make_dataset(root, "OpenEarthMapDataset", count=2, seed=1)
-    make_dataset(root, "UDD5Dataset", count=150, seed=2, sizes=((448, 448),))
+    make_dataset(root, "UDD5Dataset", count=40, seed=2, sizes=((448, 448),))
     datasets = "OpenEarthMapDataset,UDD5Dataset"
     work = tmp_path / "killed"
     args = cli_args(tiny_checkpoint, root, work, "--datasets", datasets)
@@ -260,69 +264,33 @@ def test_killed_run_resumes_with_only_the_rest(tiny_checkpoint, tmp_path, capsys
 
 
 # ------------------------------------------------------------------ errors, one line each
-def _udd5(tmp_path, count=2):
-    root = str(tmp_path / "d")
-    make_dataset(root, "UDD5Dataset", count=count, seed=3)
-    return root, os.path.join(root, "UDD5/val/src"), os.path.join(root, "UDD5/val/gt")
-
-
-def _remove_first(folder):
-    os.remove(os.path.join(folder, sorted(os.listdir(folder))[0]))
-
-
-def _garbage_image(src, gt):
-    with open(os.path.join(src, sorted(os.listdir(src))[0]), "wb") as f:
-        f.write(b"not an image at all")
-
-
-def _bad_label(src, gt):
+def _bad_label(gt):
     path = os.path.join(gt, sorted(os.listdir(gt))[1])
     label = cv2.imread(path, cv2.IMREAD_UNCHANGED)
     label[0, 0] = 9
     cv2.imwrite(path, label)
 
 
-def _empty(src, gt):
-    for folder in (src, gt):
-        for name in os.listdir(folder):
-            os.remove(os.path.join(folder, name))
-
-
-ERRORS = {
-    "root_missing": (None, "data root {root}/nope does not exist"),
-    "split_missing": (lambda s, g: shutil.rmtree(g), "UDD5/val/gt does not exist (expected"),
-    "image_without_label": (
-        lambda s, g: _remove_first(g),
-        "1 image(s) in {root}/UDD5/val/src without a label",
-    ),
-    "label_without_image": (
-        lambda s, g: _remove_first(s),
-        "1 label(s) in {root}/UDD5/val/gt without an image",
-    ),
-    "unreadable_image": (
-        _garbage_image,
-        "unreadable image file {root}/UDD5/val/src/udd5_3_000.JPG",
-    ),
-    "label_out_of_range": (_bad_label, "udd5_3_001.png: label value(s) [9] outside the 5 classes"),
-    "zero_images": (_empty, "no *.JPG images in {root}/UDD5/val/src"),
-}
-
-
-@pytest.mark.parametrize("case", list(ERRORS))
-def test_data_errors_are_one_line(case, tiny_checkpoint, tmp_path, capsys):
-    root, src, gt = _udd5(tmp_path)
-    mutate, expected = ERRORS[case]
-    data_root = root + "/nope" if mutate is None else root
-    if mutate is not None:
-        mutate(src, gt)
+@pytest.mark.parametrize(
+    "case,expected",
+    [
+        ("split_missing", "UDD5/val/gt does not exist (expected"),
+        ("label_out_of_range", "udd5_3_001.png: label value(s) [9] outside the 5 classes"),
+    ],
+)
+def test_data_errors_are_one_line(case, expected, tiny_checkpoint, tmp_path, capsys):
+    """Through the whole CLI (before the run / during it); every case: test_data_check.py."""
+    root = str(tmp_path / "d")
+    make_dataset(root, "UDD5Dataset", count=2, seed=3)
+    gt = os.path.join(root, "UDD5/val/gt")
+    shutil.rmtree(gt) if case == "split_missing" else _bad_label(gt)
     rc = eval_customized.main(
-        cli_args(tiny_checkpoint, data_root, tmp_path / "w", "--datasets", "UDD5Dataset")
+        cli_args(tiny_checkpoint, root, tmp_path / "w", "--datasets", "UDD5Dataset")
     )
     stderr = capsys.readouterr().err
     err = [line for line in stderr.splitlines() if line.startswith("error: ")]
-    assert rc != 0
-    assert len(err) == 1, stderr
-    assert expected.format(root=root) in err[0], err[0]
+    assert rc == 2
+    assert len(err) == 1 and expected in err[0], stderr
     assert "Traceback" not in stderr
 
 
@@ -341,21 +309,19 @@ def test_cli_setting_errors_are_one_line(tiny_checkpoint, data_root, tmp_path, c
 
 
 def test_segment_image_tool_matches_the_cli(full_run, data_root, tiny_checkpoint, tmp_path):
-    """tools/segment_image.py: same pipeline and model, same labels as the CLI's PNGs."""
+    """tools/segment_image.py given the CLI's model flags: same model, same labels."""
     layout = LAYOUTS["UAVidDataset"]
     img_dir = os.path.join(data_root, layout.img_dir)
     name = sorted(os.listdir(img_dir))[0]
     out = tmp_path / "pred.png"
+    model_flags = cli_args(tiny_checkpoint, data_root, tmp_path)[:6] + ["--device", "cpu"]
     cmd = [
         sys.executable,
         os.path.join(ROOT, "tools", "segment_image.py"),
         os.path.join(img_dir, name),
         "--classes",
         os.path.join(ROOT, "configs", "cls_uavid.txt"),
-        "--vit-type",
-        TINY,
-        "--pretrained",
-        tiny_checkpoint,
+        *model_flags,
         "--model-config",
         MODEL_CONFIG_DIR,
         "--out",
@@ -369,3 +335,32 @@ def test_segment_image_tool_matches_the_cli(full_run, data_root, tiny_checkpoint
         os.path.join(full_run[1], "UAVidDataset", name[:-4] + ".png"), cv2.IMREAD_UNCHANGED
     )
     assert np.array_equal(got, want)
+
+
+@MODELS.register_module()
+class KnobSegmentation(CustomizedSegmentation):
+    """A segmentor with one extra knob: the only edit a new setting needs."""
+
+    def __init__(self, dummy_knob: int = 0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.dummy_knob = dummy_knob
+
+
+def test_a_new_knob_is_recorded_printed_and_compared_by_resume(tiny_checkpoint, tmp_path, capsys):
+    root = str(tmp_path / "d")
+    make_dataset(root, "VDDDataset", count=1, seed=5, sizes=((100, 120),))
+    work = tmp_path / "w"
+
+    def run(knob, *extra):
+        options = ["model.type=KnobSegmentation", f"model.dummy_knob={knob}"]
+        argv = cli_args(tiny_checkpoint, root, work, "--datasets", "VDDDataset", *extra)
+        assert eval_customized.main(argv + ["--cfg-options", *options]) == 0
+        return capsys.readouterr().out
+
+    printed = run(3)
+    assert "dummy_knob=3" in printed.splitlines()[0]  # the settings line
+    settings = json.load(open(os.path.join(out_dir(work), "settings.json")))
+    assert settings["dummy_knob"] == 3
+    assert "skipped" in run(3, "--resume")
+    assert "skipped" not in run(4, "--resume")
+    assert json.load(open(os.path.join(out_dir(work), "settings.json")))["dummy_knob"] == 4

@@ -10,31 +10,11 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 
 from conftest import ROOT
-from custom_datasets import dataset_layout
-from eval_customized import DEFAULT_DATASETS, dataset_configs
+from ovss.config import DEFAULT_DATASETS, dataset_configs
+from ovss.data_check import dataset_layout
 from prompts import read_class_file
+from references import CLASSES, SEGEARTH
 from synthetic import LAYOUTS
-
-CLASSES = {
-    "OpenEarthMapDataset": "background / bareland,barren / grass / pavement / road / tree,forest / water,river / cropland / building,roof,house",
-    "LoveDADataset": "background / building,roof,house / road / water / barren / forest / agricultural",
-    "PotsdamDataset": "road,parking lot / building / low vegetation / tree / car / clutter,background",
-    "ISPRSDataset": "impervious surface / building / low vegetation / tree / car / clutter",
-    "UDD5Dataset": "vegetation / building / road / vehicle / background",
-    "VDDDataset": "background / facade / road / vegetation / vehicle / roof / water",
-    "UAVidDataset": "background / building / road / car / tree / vegetation / human",
-    "iSAIDDataset": "background / ship / store tank / baseball diamond / tennis court / basketball court / ground track field / bridge / large vehicle / small vehicle / helicopter / swimming pool / roundabout / soccer ball field / plane / harbor",
-}
-SEGEARTH = {
-    "OpenEarthMapDataset": (0.1, 0),
-    "LoveDADataset": (0.3, 0),
-    "PotsdamDataset": (0.1, 5),
-    "ISPRSDataset": (0.1, 5),
-    "UDD5Dataset": (0.4, 4),
-    "VDDDataset": (0.3, 0),
-    "UAVidDataset": (0.3, 0),
-    "iSAIDDataset": (0.4, 0),
-}
 
 
 def test_every_dataset_has_a_config():
@@ -75,9 +55,10 @@ def test_base_config_pipeline_is_the_published_one():
     assert cfg.test_pipeline[1] == dict(type="Resize", scale=(448, 448), keep_ratio=True)
     m = cfg.model
     assert (m.model_type, m.ignore_residual, m.logit_scale, m.slide_crop, m.slide_stride) == (
-        "SegEarth",
+        None,  # the method's published dense path: SegEarth for the OpenCLIP family
         True,
         50,
         224,
         112,
     )
+    assert cfg.protocol == "farslip"

@@ -1,62 +1,25 @@
-"""Model zoo, strict checkpoint loading in the real formats, LongCLIP, text features."""
+"""long_clip: strict checkpoint loading in the real formats, LongCLIP, the text forward."""
 
 from __future__ import annotations
-
-import os
 
 import open_clip
 import pytest
 import torch
 
 import long_clip.text as text_mod
+import model_families.openclip as openclip_family
 from conftest import TINY, TINY32
-from long_clip import (
-    CheckpointError,
-    ZooError,
-    encode_queries,
-    load_clip,
-    query_features,
-    resolve_source,
-)
-from prompts import TEMPLATES, read_class_file
+from long_clip import load_clip
+from model_families import encode_queries
+from model_families.openclip import OpenCLIPModel
+from ovss.errors import CheckpointError
+from ovss.zoo import resolve_source
+from prompts import TEMPLATES
 from synthetic import random_state_dict, save_checkpoint
 
 
 def src(path, vit=TINY, long_clip=None, method="CLIP"):
     return resolve_source(method, vit, pretrained=path, long_clip=long_clip)
-
-
-# ------------------------------------------------------------------ zoo
-@pytest.mark.parametrize(
-    "method,vit,file,qg",
-    [
-        ("FarSLIP1", "ViT-B-16", "FarSLIP1_ViT-B-16.pt", True),
-        ("FarSLIP2", "ViT-B-32", "FarSLIP2_ViT-B-32.pt", True),
-        ("FarSLIP2-VC", "ViT-B-16", "FarSLIP2_VC_ViT-B-16.pt", True),
-        ("RemoteCLIP", "ViT-L-14", "RemoteCLIP-ViT-L-14.pt", False),
-        ("GeoRSCLIP", "ViT-H-14", "RS5M_ViT-H-14.pt", False),
-        ("SkyCLIP", "ViT-B-32", "SkyCLIP_ViT-B-32.pt", False),
-        ("LRSCLIP", "ViT-B-16", "LRSCLIP_ViT-B-16.pt", True),
-    ],
-)
-def test_zoo_rows(method, vit, file, qg):
-    s = resolve_source(method, vit, checkpoint_dir="ck")
-    assert s.checkpoint == os.path.join("ck", file) and s.quick_gelu is qg and s.tag is None
-    assert s.long_clip is (method in ("FarSLIP2", "LRSCLIP"))
-
-
-def test_zoo_clip_and_flags():
-    assert resolve_source("CLIP", "ViT-B-16").tag == "openai"
-    assert resolve_source("CLIP", "ViT-B-16").quick_gelu is False
-    assert resolve_source("CLIP", "ViT-B-16", fqg=True).quick_gelu is True
-    assert resolve_source("CLIP", "ViT-B-16").long_clip is None  # detect from weights
-    assert resolve_source("CLIP", "ViT-B-16", long_clip="load_from_scratch").long_clip is True
-    assert resolve_source("MetaCLIP", "ViT-B-32").tag == "metaclip_fullcc"
-    assert resolve_source("MetaCLIP", "ViT-B-32").quick_gelu is True
-    with pytest.raises(ZooError, match="unknown --method"):
-        resolve_source("NoSuchCLIP", "ViT-B-16")
-    with pytest.raises(ZooError, match="published for ViT-B-16"):
-        resolve_source("LRSCLIP", "ViT-B-32")
 
 
 # ------------------------------------------------------------------ formats
@@ -162,9 +125,9 @@ def test_longclip_detected_and_queries_tokenised_at_248(tiny_long_checkpoint, mo
     seen = []
     real = text_mod.encode_text_upto_eot
     monkeypatch.setattr(
-        text_mod, "encode_text_upto_eot", lambda m, t: seen.append(t.shape) or real(m, t)
+        openclip_family, "encode_text_upto_eot", lambda m, t: seen.append(t.shape) or real(m, t)
     )
-    encode_queries(loaded, ["road"], TEMPLATES[:3])
+    encode_queries(OpenCLIPModel(loaded), ["road"], TEMPLATES[:3])
     assert seen == [(3, 248)]
 
 
@@ -181,48 +144,6 @@ def test_text_upto_eot_equals_full_encode_text(tiny_checkpoint, tiny_long_checkp
     assert (full - short).abs().max().item() <= 1e-6
 
 
-# ------------------------------------------------------------------ text side
-def test_query_features_follow_spec(tiny_checkpoint):
-    loaded = load_clip(src(tiny_checkpoint))
-    tokenizer = open_clip.get_tokenizer(TINY)
-    got = encode_queries(loaded, ["road", "water"])
-    assert len(TEMPLATES) == 80 and TEMPLATES[0]("x") == "a bad photo of a x."
-    for i, query in enumerate(["road", "water"]):
-        with torch.no_grad():
-            feats = [loaded.model.encode_text(tokenizer([t(query)]))[0] for t in TEMPLATES]
-        feats = [f / f.norm() for f in feats]
-        mean = torch.stack(feats).mean(0)
-        assert (got[i] - mean / mean.norm()).abs().max().item() <= 1e-5
-
-
-def test_query_features_cached_in_memory_and_on_disk(tmp_path, tiny_checkpoint, monkeypatch):
-    loaded = load_clip(src(tiny_checkpoint))
-    calls = []
-    real = text_mod.encode_queries
-    monkeypatch.setattr(
-        text_mod, "encode_queries", lambda *a, **k: calls.append(1) or real(*a, **k)
-    )
-    text_mod._MEMORY.clear()
-    first = query_features(loaded, ["road", "tree"], str(tmp_path))
-    again = query_features(loaded, ["road", "tree"], str(tmp_path))
-    assert calls == [1] and again is first
-    assert len(os.listdir(tmp_path)) == 1
-    text_mod._MEMORY.clear()  # a new process: the disk cache answers
-    from_disk = query_features(loaded, ["road", "tree"], str(tmp_path))
-    assert calls == [1] and torch.equal(from_disk, first)
-    query_features(loaded, ["road", "grass"], str(tmp_path))  # other class names: new key
-    assert calls == [1, 1] and len(os.listdir(tmp_path)) == 2
-
-
-def test_class_file_synonyms(tmp_path):
-    path = tmp_path / "c.txt"
-    path.write_text("background\nbuilding, roof ,house\nroad\n\n")
-    assert read_class_file(str(path)) == (
-        ["background", "building", "roof", "house", "road"],
-        [0, 1, 1, 1, 2],
-    )
-
-
 @pytest.mark.parametrize("vit_type", ["ViT-B-16", "ViT-B-32"])
 def test_real_shapes_load_in_training_run_format(tmp_path, vit_type):
     """Real ViT-B checkpoints in {'state_dict': module.*}; B/16 also as LongCLIP."""
@@ -232,7 +153,7 @@ def test_real_shapes_load_in_training_run_format(tmp_path, vit_type):
     loaded = load_clip(resolve_source("CLIP", vit_type, pretrained=path, fqg=True))
     assert loaded.long_clip is long_clip and loaded.context_length == (248 if long_clip else 77)
     assert torch.equal(loaded.model.visual.conv1.weight, sd["visual.conv1.weight"])
-    feats = encode_queries(loaded, ["building"], TEMPLATES[:4])
+    feats = encode_queries(OpenCLIPModel(loaded), ["building"], TEMPLATES[:4])
     assert feats.shape == (1, 512) and abs(feats.norm().item() - 1) < 1e-5
 
 

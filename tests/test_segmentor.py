@@ -4,56 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-import torch.nn.functional as F
 from mmseg.structures import SegDataSample
 
 from conftest import TINY, TINY32
 from customized_segmentor import CustomizedSegmentation, pad_to_patch, slide_windows
-from dense_attention import dense_features
+from references import reference_labels, reference_logits
 from synthetic import random_state_dict, save_checkpoint
-
-
-def reference_logits(seg, img, ori_shape, crop=224, stride=112, lam=0.0):
-    """(Q, H0, W0) by SPEC §5: windows one at a time, pad, resize, encode, upsample, cut."""
-    _, _, h, w = img.shape
-    patch = seg.net.visual.patch_size[0]
-    q = seg.query_features
-    canvas = torch.zeros(1, q.shape[0], h, w)
-    count = torch.zeros(1, 1, h, w)
-    ny = max(h - crop + stride - 1, 0) // stride + 1
-    nx = max(w - crop + stride - 1, 0) // stride + 1
-    for iy in range(ny):
-        for ix in range(nx):
-            y2, x2 = min(iy * stride + crop, h), min(ix * stride + crop, w)
-            y1, x1 = max(y2 - crop, 0), max(x2 - crop, 0)
-            win = img[:, :, y1:y2, x1:x2]
-            wh, ww = win.shape[-2:]
-            ph, pw = (patch - wh % patch) % patch, (patch - ww % patch) % patch
-            top, left = ph // 2, pw // 2
-            win = F.pad(win, (left, pw - left, top, ph - top))
-            padded = win.shape[-2:]
-            if tuple(padded) != (224, 224):
-                win = F.interpolate(win, size=(224, 224), mode="bilinear", align_corners=False)
-            tokens = dense_features(seg.net.visual, win, seg.model_type, seg.ignore_residual)[0]
-            tokens = tokens / tokens.norm(dim=-1, keepdim=True)
-            logits = tokens[1:] @ q.T + lam * (tokens[0] @ q.T)
-            g = 224 // patch
-            logits = logits.T.reshape(1, -1, g, g)
-            logits = F.interpolate(logits, size=padded, mode="bilinear", align_corners=False)
-            canvas[:, :, y1:y2, x1:x2] += logits[:, :, top : top + wh, left : left + ww]
-            count[:, :, y1:y2, x1:x2] += 1
-    return F.interpolate(canvas / count, size=ori_shape, mode="bilinear", align_corners=False)[0]
-
-
-def reference_labels(logits, query_idx, scale, prob_thd, bg_idx):
-    probs = torch.softmax(logits * scale, dim=0)
-    n_cls = max(query_idx) + 1
-    cls = torch.stack(
-        [probs[[i for i, c in enumerate(query_idx) if c == k]].max(0).values for k in range(n_cls)]
-    )
-    best, pred = cls.max(0)
-    pred[best < prob_thd] = bg_idx
-    return cls, pred
 
 
 @pytest.fixture(scope="module")
@@ -168,7 +124,7 @@ def test_bf16_on_cpu_follows_fp32(tiny_checkpoint, class_file, segmentor):
         pretrained=tiny_checkpoint,
         precision="bf16",
     )
-    assert next(seg16.net.parameters()).dtype == torch.bfloat16
+    assert next(seg16.model.parameters()).dtype == torch.bfloat16
     img = torch.randn(1, 3, 224, 300)
     with torch.no_grad():
         low = seg16.slide_logits(img, (224, 300))

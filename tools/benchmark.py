@@ -24,9 +24,13 @@ import mmcv_compat  # noqa: E402,F401  (before mmseg)
 
 import open_clip  # noqa: E402
 import torch  # noqa: E402
+from mmseg.registry import MODELS  # noqa: E402
 
-import long_clip.text as text  # noqa: E402
-from customized_segmentor import CustomizedSegmentation, slide_windows  # noqa: E402
+from customized_segmentor import slide_windows  # noqa: E402
+from model_families import clear_memory_cache, encode_queries, query_features  # noqa: E402
+from ovss.config import BASE_CONFIG, hide_gpus_for_cpu_runs, load_config  # noqa: E402
+from ovss.evaluate import prepare  # noqa: E402
+from ovss.flags import add_model_flags, config_overrides  # noqa: E402
 
 
 def median_time(fn, repeats: int, sync) -> float:
@@ -42,33 +46,30 @@ def median_time(fn, repeats: int, sync) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--vit-type", default="ViT-B-16")
-    p.add_argument("--pretrained", default=None, help="checkpoint (default: random weights)")
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument("--precision", default=None)
+    add_model_flags(p)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--size", type=int, nargs=2, default=(448, 448), metavar=("H", "W"))
     args = p.parse_args()
 
     tmp = tempfile.mkdtemp()
-    ckpt = args.pretrained
-    if ckpt is None:
+    overrides = config_overrides(args)
+    if args.pretrained is None and args.method is None:  # random weights, nothing downloaded
+        vit_type = args.vit_type or "ViT-B-16"
         ckpt = os.path.join(tmp, "random.pt")
-        torch.save(open_clip.create_model(args.vit_type).state_dict(), ckpt)
+        torch.save(open_clip.create_model(vit_type).state_dict(), ckpt)
+        overrides.update({"model.model_name": "CLIP", "model.pretrained": ckpt})
     cls_file = os.path.join(tmp, "cls.txt")
     with open(cls_file, "w") as f:
         f.write("background\nbuilding,roof,house\nroad\ntree,forest\nwater\ncar\nclutter\n")
-    seg = CustomizedSegmentation(
-        name_path=cls_file,
-        model_name="CLIP",
-        vit_type=args.vit_type,
-        pretrained=ckpt,
-        device=args.device,
-        precision=args.precision,
-        text_cache_dir=os.path.join(tmp, "cache"),
-    ).to(args.device)
-    sync = torch.cuda.synchronize if args.device.startswith("cuda") else (lambda: None)
-    image = torch.randn(1, 3, *args.size, device=args.device)
+    overrides.update({"model.name_path": cls_file, "model.text_cache_dir": os.path.join(tmp, "c")})
+    cfg = load_config(BASE_CONFIG, overrides, args.cfg_options)
+    hide_gpus_for_cpu_runs(cfg)
+    prepare({"benchmark": cfg})
+    device = cfg.model.device
+    seg = MODELS.build(cfg.model).to(device)
+    model = seg.model
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    image = torch.randn(1, 3, *args.size, device=device)
     boxes = slide_windows(*args.size, seg.slide_crop, seg.slide_stride)
 
     def one_at_a_time():
@@ -80,26 +81,21 @@ def main() -> None:
         batched = median_time(lambda: seg.slide_logits(image, args.size), args.repeats, sync)
         looped = median_time(one_at_a_time, args.repeats, sync)
     queries = seg.queries
-    cold = median_time(lambda: text.encode_queries(seg.clip, queries), 1, sync)
-    upto_eot = text.encode_text_upto_eot
-    text.encode_text_upto_eot = lambda model, tokens: model.encode_text(tokens)
+    cold = median_time(lambda: encode_queries(model, queries), 1, sync)
+    model.encode_text = lambda tokens: model.clip.encode_text(tokens)  # all positions
     try:
-        full = median_time(lambda: text.encode_queries(seg.clip, queries), 1, sync)
+        full = median_time(lambda: encode_queries(model, queries), 1, sync)
     finally:
-        text.encode_text_upto_eot = upto_eot
-    warm = median_time(lambda: text.query_features(seg.clip, queries), args.repeats, sync)
-    text._MEMORY.clear()
+        del model.encode_text
+    warm = median_time(lambda: query_features(model, queries), args.repeats, sync)
+    cache = os.path.join(tmp, "cache")
+    query_features(model, queries, cache)
     disk = median_time(
-        lambda: (
-            text._MEMORY.clear(),
-            text.query_features(seg.clip, queries, os.path.join(tmp, "cache")),
-        ),
-        args.repeats,
-        sync,
+        lambda: (clear_memory_cache(), query_features(model, queries, cache)), args.repeats, sync
     )
 
     print(
-        f"device={args.device} precision={seg.precision} vit_type={args.vit_type} "
+        f"device={device} precision={cfg.model.precision} vit_type={cfg.model.vit_type} "
         f"image={args.size[0]}x{args.size[1]} windows={len(boxes)} queries={len(queries)}"
     )
     print(
@@ -108,7 +104,7 @@ def main() -> None:
     )
     print(
         f"text encoding: up to end-of-text {cold * 1e3:.0f} ms vs all "
-        f"{seg.clip.context_length} positions {full * 1e3:.0f} ms -> {full / cold:.2f}x"
+        f"{model.context_length} positions {full * 1e3:.0f} ms -> {full / cold:.2f}x"
     )
     print(
         f"text features: encode {cold * 1e3:.1f} ms vs memory cache {warm * 1e3:.3f} ms "

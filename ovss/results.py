@@ -11,28 +11,16 @@ import csv
 import io
 import json
 import os
-import tempfile
 from collections.abc import Sequence
+
+from .files import write_atomic
+from .settings import settings_line
 
 TOTAL_FILE = "ovss_results_total.txt"
 CSV_FILE = "ovss_results_per_class.csv"
 JSON_FILE = "ovss_results.json"
 MD_FILE = "ovss_results.md"
 SETTINGS_FILE = "settings.json"
-
-
-def write_atomic(path: str, text: str) -> None:
-    """Write via a temporary file and rename: a reader never sees a half-written file."""
-    folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def dataset_path(out_dir: str, dataset: str) -> str:
@@ -123,33 +111,6 @@ def describe_post(record: dict) -> str:
     return (
         f"prob_thd={s['prob_thd']}, bg_idx={s['bg_idx']}, cls_token_lambda={s['cls_token_lambda']}"
     )
-
-
-def settings_line(settings: dict) -> str:
-    """One line that says what produced a number (printed next to every result)."""
-    keys = (
-        "method",
-        "vit_type",
-        "checkpoint",
-        "model_type",
-        "protocol",
-        "precision",
-        "device",
-        "ignore_residual",
-        "logit_scale",
-        "slide_crop",
-        "slide_stride",
-        "cls_token_lambda",
-        "quick_gelu",
-        "long_clip",
-        "long_clip_loaded",
-    )
-    parts = [f"{k}={settings[k]}" for k in keys if k in settings]
-    if "fingerprint" in settings:
-        parts.insert(3, f"fingerprint={settings['fingerprint'][:19]}")  # sha256: + 12 hex
-    if "versions" in settings:
-        parts.append("versions=" + " ".join(f"{k} {v}" for k, v in settings["versions"].items()))
-    return "settings: " + ", ".join(parts)
 
 
 def write_summary(out_dir: str, label: str, settings: dict, records: Sequence[dict]) -> None:

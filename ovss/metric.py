@@ -18,7 +18,7 @@ from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 from PIL import Image
 
-from custom_datasets import DataError
+from .errors import DataError
 
 
 @METRICS.register_module()

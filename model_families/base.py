@@ -1,0 +1,48 @@
+"""The one interface every model family implements, so the segmentor stays family-agnostic."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+# mmseg SegDataPreProcessor settings of OpenAI-normalised models: BGR -> RGB, then CLIP's
+# mean/std on the 0-255 scale (SPEC §5).
+CLIP_PREPROCESS = dict(
+    mean=(122.771, 116.746, 104.094), std=(68.501, 66.632, 70.323), bgr_to_rgb=True
+)
+
+
+class DenseCLIP(nn.Module):
+    """A loaded CLIP-family model as the segmentor sees it.
+
+    A family subclasses this, sets the attributes below in ``__init__`` and implements the
+    three methods. Everything else (windows, canvas, post-processing, text ensembles and
+    their cache) is shared.
+
+    Attributes:
+        image_size: (H, W) the image tower expects; each window is resized to it.
+        patch_size: side of a patch; windows are zero-padded to a multiple of it.
+        fingerprint: identity of the weights (``sha256:...`` of the file, or ``tag:...``).
+        text_settings: what the text features depend on besides the weights (cache key).
+        preprocess: mean/std/bgr_to_rgb for mmseg's SegDataPreProcessor.
+        loaded: facts read from the weights while loading (recorded with the results).
+    """
+
+    image_size: tuple[int, int]
+    patch_size: int
+    fingerprint: str
+    text_settings: dict
+    preprocess: dict = CLIP_PREPROCESS
+    loaded: dict
+
+    def tokenize(self, texts: list[str]) -> Tensor:
+        """Token ids for a batch of prompts, at the model's own context length."""
+        raise NotImplementedError
+
+    def encode_text(self, tokens: Tensor) -> Tensor:
+        """(n, D) text features in the joint space, not normalised."""
+        raise NotImplementedError
+
+    def dense_features(self, images: Tensor, model_type: str, ignore_residual: bool) -> Tensor:
+        """(B, 1 + g*g, D): the CLS token then the patch grid (row-major), in the joint
+        space, not normalised, with the last block's attention replaced by ``model_type``."""
+        raise NotImplementedError

@@ -1,0 +1,119 @@
+"""Resolve once: base config + dataset config + flags + ``--cfg-options`` + protocol + zoo.
+
+Everything a run depends on is decided here and written into the mmengine Config before a
+Runner is built; the segmentor takes what it is given. This module imports neither torch nor
+mmseg, so flag, path and zoo errors are reported in well under a second. The device and
+precision defaults need torch and are filled by ``ovss.runtime.resolve_device``.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+
+from mmengine.config import Config
+
+from .errors import ConfigError, DataError
+from .protocols import apply_protocol
+from .zoo import check_checkpoint_exists, resolve_source
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CONFIG_DIR = os.path.join(ROOT, "configs")
+BASE_CONFIG = os.path.join(CONFIG_DIR, "base_config.py")
+DEFAULT_DATASETS = (
+    "OpenEarthMapDataset",
+    "LoveDADataset",
+    "PotsdamDataset",
+    "ISPRSDataset",
+    "UDD5Dataset",
+    "VDDDataset",
+    "UAVidDataset",
+    "iSAIDDataset",
+)
+DEFAULT_MODEL_TYPE = "SegEarth"  # the published dense path of the OpenCLIP family
+
+
+def dataset_configs(config_dir: str | None = None) -> dict[str, str]:
+    """Dataset type -> its config file, read from ``configs/cfg_*.py``."""
+    found = {}
+    for path in sorted(glob.glob(os.path.join(config_dir or CONFIG_DIR, "cfg_*.py"))):
+        cfg = Config.fromfile(path, import_custom_modules=False)
+        found[cfg.test_dataloader.dataset.type] = path
+    return found
+
+
+def select_datasets(arg: str | None, available: dict[str, str]) -> list[str]:
+    """The ``--datasets`` comma list (each once, in the order given), or the eight defaults."""
+    names = [n.strip() for n in arg.split(",") if n.strip()] if arg else list(DEFAULT_DATASETS)
+    names = list(dict.fromkeys(names))
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise ConfigError(
+            f"--datasets: unknown {', '.join(unknown)}; known: {', '.join(available)}"
+        )
+    return names
+
+
+def load_config(path: str, overrides: dict | None = None, cfg_options: dict | None = None):
+    """One config file with flags (dotted keys), then ``--cfg-options``, then the protocol,
+    then the zoo folded in. Raises a UserError for anything unusable."""
+    cfg = Config.fromfile(path, import_custom_modules=False)
+    overrides, cfg_options = dict(overrides or {}), dict(cfg_options or {})
+    cfg.merge_from_dict(overrides)
+    cfg.merge_from_dict(cfg_options)
+    apply_protocol(cfg, frozenset(cfg_options))
+    resolve_model(cfg)
+    for path in cfg.get("model_configs", []):
+        if not os.path.exists(path):
+            raise ConfigError(f"--model-config {path}: no such file or folder")
+    if cfg.test_dataloader.get("num_workers", 0) == 0:
+        cfg.test_dataloader.persistent_workers = False
+    return cfg
+
+
+def resolve_model(cfg) -> None:
+    """Fold the zoo row into ``cfg.model``: checkpoint path or hub tag, QuickGELU, LongCLIP
+    request, family, the published dense path; class file made absolute."""
+    m = cfg.model
+    source = resolve_source(
+        m.model_name,
+        m.vit_type,
+        m.get("pretrained"),
+        cfg.get("checkpoint_dir", "checkpoints"),
+        bool(m.get("fqg")),
+        m.get("long_clip"),
+    )
+    check_checkpoint_exists(source)
+    m.family = source.family
+    m.pretrained = source.checkpoint
+    m.hub_tag = source.tag
+    m.fqg = source.quick_gelu
+    m.long_clip = {None: None, True: "load_from_scratch", False: "disable"}[source.long_clip]
+    if m.get("model_type") is None:
+        m.model_type = DEFAULT_MODEL_TYPE
+    if not m.get("name_path"):
+        raise ConfigError(
+            f"{cfg.filename}: no class file (model.name_path); pass --classes or a dataset config"
+        )
+    if not os.path.isabs(m.name_path):
+        m.name_path = os.path.normpath(os.path.join(ROOT, m.name_path))
+    if not os.path.isfile(m.name_path):
+        raise ConfigError(f"class file {m.name_path} does not exist (config key model.name_path)")
+
+
+def check_data_root(cfg) -> None:
+    """The one data check that needs no heavy import: the data root exists."""
+    root = cfg.test_dataloader.dataset.get("data_root") or ""
+    if root and not os.path.isdir(root):
+        name = cfg.test_dataloader.dataset.type
+        raise DataError(
+            f"{name}: data root {root} does not exist; set test_data_root in "
+            "configs/base_config.py or pass --data-root"
+        )
+
+
+def hide_gpus_for_cpu_runs(cfg) -> None:
+    """``model.device='cpu'``: hide the GPUs before torch initialises CUDA, because
+    mmengine's Runner moves the model to the current CUDA device whenever one is visible."""
+    if cfg.model.get("device") == "cpu":
+        os.environ["CUDA_VISIBLE_DEVICES"] = ""

@@ -1,0 +1,146 @@
+"""The run loop: check the data, evaluate each dataset with mmengine's Runner, save, resume.
+
+Takes the resolved per-dataset configs (``ovss.config``); each finished dataset is saved
+atomically the moment it finishes, so an interrupted run loses at most the dataset in
+progress and ``--resume`` computes only the rest.
+"""
+
+from __future__ import annotations
+
+import mmcv_compat  # noqa: F401  (before mmseg: mmcv-lite has no compiled ops)
+
+import os
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+
+from long_clip import source_fingerprint
+from ovss.zoo import LONG_CLIP_FLAG, ModelSource
+
+from . import results
+from .data_check import check_data
+from .progress import OVSSProgressHook
+from .runtime import register_modules, resolve_device, use_device, versions
+from .settings import comparable, record_settings, settings_line, summary_settings
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Where results go and what else to write (not settings: they change no number)."""
+
+    work_dir: str = "./work_dir"
+    resume: bool = False
+    pred_dir: str | None = None
+    show_dir: str | None = None
+
+
+def model_source(cfg) -> ModelSource:
+    """The resolved weights of a config (as the segmentor will load them)."""
+    m = cfg.model
+    return ModelSource(
+        method=m.model_name,
+        vit_type=m.vit_type,
+        checkpoint=m.pretrained,
+        tag=m.hub_tag,
+        quick_gelu=bool(m.fqg),
+        long_clip=LONG_CLIP_FLAG[m.long_clip],
+        family=m.family,
+    )
+
+
+def prepare(cfgs: dict) -> None:
+    """Register our modules, resolve device/precision for every config (identically)."""
+    first = next(iter(cfgs.values()))
+    register_modules(first)
+    init_default_scope(first.get("default_scope", "mmseg"))
+    for cfg in cfgs.values():
+        resolve_device(cfg)
+    use_device(first.model.device)
+
+
+def output_dir(work_dir: str, cfg) -> str:
+    return os.path.join(work_dir, cfg.model.vit_type, cfg.model.model_name)
+
+
+def evaluate(cfgs: dict, options: RunOptions) -> list[dict]:
+    """Evaluate every dataset config in order; returns the finished records."""
+    prepare(cfgs)
+    first = next(iter(cfgs.values()))
+    fingerprint = source_fingerprint(model_source(first))
+    num_images = {name: check_data(cfg) for name, cfg in cfgs.items()}
+    stack = versions()
+    wanted = {
+        name: record_settings(cfg, fingerprint, stack, num_images[name])
+        for name, cfg in cfgs.items()
+    }
+    out_dir = output_dir(options.work_dir, first)
+    label = f"{first.model.vit_type} {first.model.model_name}"
+    print(
+        settings_line(summary_settings([{"dataset": n, "settings": s} for n, s in wanted.items()])),
+        flush=True,
+    )
+
+    records: list[dict] = []
+    for name, cfg in cfgs.items():
+        old = results.load_dataset(out_dir, name) if options.resume else None
+        if old is not None and comparable(old["settings"]) == comparable(wanted[name]):
+            print(f"{name}: finished earlier with the same settings, skipped (--resume)")
+            records.append(old)
+            results.write_summary(out_dir, label, summary_settings(records), records)
+            continue
+        start = time.time()
+        metrics, loaded = run_dataset(cfg, name, out_dir, num_images[name], options)
+        record = {
+            "dataset": name,
+            "settings": {
+                **wanted[name],
+                **loaded,
+                "finished": datetime.now(timezone.utc).isoformat(),
+            },
+            "seconds": round(time.time() - start, 2),
+            "metrics": metrics,
+        }
+        results.save_dataset(out_dir, record)
+        records.append(record)
+        results.write_summary(out_dir, label, summary_settings(records), records)
+        print(f"{name}: mIoU {metrics['mIoU']:.4f} ({results.describe_post(record)})", flush=True)
+
+    print()
+    print(settings_line(summary_settings(records)))
+    print(results.text_table(label, records))
+    print(f"results: {os.path.join(out_dir, results.TOTAL_FILE)} (+ per-class csv/json/md)")
+    return records
+
+
+def run_dataset(
+    cfg, name: str, out_dir: str, num_images: int, options: RunOptions
+) -> tuple[dict, dict]:
+    """Evaluate one dataset with mmengine's Runner; returns (metrics, facts of the loaded
+    model, e.g. whether LongCLIP weights were found)."""
+    cfg.work_dir = os.path.join(out_dir, "logs")
+    # unique per run: mmengine keys its logger/visualizer instances by this name
+    cfg.experiment_name = f"{name}_{datetime.now().strftime('%Y%m%d_%H%M%S_%f')}"
+    if options.pred_dir:
+        cfg.test_evaluator.pred_dir = os.path.join(options.pred_dir, name)
+    if options.show_dir:  # mmseg's own visualiser and hook, one drawing per image
+        cfg.visualizer = dict(
+            type="SegLocalVisualizer",
+            vis_backends=[
+                dict(type="LocalVisBackend", save_dir=os.path.join(options.show_dir, name))
+            ],
+            alpha=0.6,
+        )
+        cfg.default_hooks.visualization = dict(type="SegVisualizationHook", draw=True, interval=1)
+    progress = OVSSProgressHook(name=name, total=num_images)
+    cfg.custom_hooks = []
+    try:
+        runner = Runner.from_cfg(cfg)
+        runner.register_hook(progress, priority="VERY_LOW")
+        metrics = runner.test()
+    finally:
+        progress.close()
+    metrics = {k.split("/")[-1]: v for k, v in metrics.items()}
+    return metrics, dict(runner.model.model.loaded)
