@@ -20,7 +20,8 @@ class ZooEntry:
     ``tag`` names hub weights instead. ``quick_gelu``/``long_clip`` of None mean "from the
     flags" (``--fqg`` / ``--long-clip``, else detected from the weights). ``published`` says
     where the weights can be downloaded (printed when the file is missing);
-    ``cuda_precision`` is the precision the published code ran on a GPU (the default there).
+    ``cuda_precision`` is the precision the published code ran on a GPU (the default there);
+    ``domain`` groups methods as the published figure does ('remote sensing' / 'general').
     """
 
     vit_types: tuple[str, ...] | None  # None: any model config of the family
@@ -31,6 +32,7 @@ class ZooEntry:
     tag: str | None = None
     family: str = "openclip"
     cuda_precision: str = "fp16"
+    domain: str = "remote sensing"
 
 
 _FARSLIP = "the FarSLIP authors' Hugging Face repository https://huggingface.co/ZhenShiL/FarSLIP"
@@ -72,7 +74,7 @@ MODEL_ZOO: dict[str, ZooEntry] = {
         True,
         "the LRSCLIP repository https://github.com/MitsuiChen14/LRSCLIP",
     ),
-    "CLIP": ZooEntry(None, None, None, None, _OPENAI, tag="openai"),
+    "CLIP": ZooEntry(None, None, None, None, _OPENAI, tag="openai", domain="general"),
     "MetaCLIP": ZooEntry(
         ("ViT-B-16", "ViT-B-32"),
         None,
@@ -80,6 +82,7 @@ MODEL_ZOO: dict[str, ZooEntry] = {
         False,
         "https://github.com/facebookresearch/MetaCLIP (b16/b32_fullcc2.5b.pt)",
         tag="metaclip_fullcc",
+        domain="general",
     ),
 }
 
