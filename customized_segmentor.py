@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import mmcv_compat  # noqa: F401  (before mmseg: mmcv-lite has no compiled ops)
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from mmengine.structures import PixelData
+from mmseg.models.data_preprocessor import SegDataPreProcessor
 from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
 from torch import Tensor
@@ -20,6 +23,7 @@ from torch import Tensor
 from dense_attention import ATTENTIONS
 from model_families import load_model, query_features
 from ovss.errors import ConfigError
+from ovss.profile import milestone
 from ovss.zoo import LONG_CLIP_FLAG, ModelSource
 from prompts import read_class_file
 
@@ -49,14 +53,38 @@ def slide_windows(
 
 
 @MODELS.register_module()
+class OVSSDataPreProcessor(SegDataPreProcessor):
+    """mmseg's SegDataPreProcessor, but a test batch may mix image sizes: the images stay a
+    list (each normalised on the device) instead of one stacked tensor, because the
+    segmentor batches their windows, which all share the model's input size."""
+
+    def __init__(self, non_blocking: bool = True, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._non_blocking = non_blocking  # with pinned loader memory: asynchronous copies
+
+    def forward(self, data: dict, training: bool = False) -> dict:
+        if training:
+            return super().forward(data, training)
+        data = self.cast_data(data)
+        inputs = data["inputs"]
+        if self.channel_conversion and inputs[0].size(0) == 3:
+            inputs = [x[[2, 1, 0], ...] for x in inputs]
+        inputs = [x.float() for x in inputs]
+        if self._enable_normalize:
+            inputs = [(x - self.mean) / self.std for x in inputs]
+        return dict(inputs=inputs, data_samples=data.get("data_samples"))
+
+
+@MODELS.register_module()
 class CustomizedSegmentation(BaseSegmentor):
     """Training-free open-vocabulary segmentation with a CLIP-family model.
 
-    Call flow of ``predict``: for each image, ``slide_logits`` cuts the windows, encodes
-    them as one batch (``window_logits``: pad to the patch size, resize to the model input,
-    dense features with the swappable last block, cosine with the query features, upsample
-    back), averages them on a canvas and resizes it to the original image;
-    ``class_probabilities`` and ``labels`` turn the logits into classes.
+    Call flow of ``predict``: ``slide_logits_batch`` cuts every image's windows and prepares
+    them (``prepare_windows``: pad to the patch size, resize to the model input), encodes
+    the windows of all images together, ``window_batch`` at a time (``grid_logits``: dense
+    features with the swappable last block, cosine with the query features), upsamples each
+    window's grid back (``restore``), averages the windows on each image's canvas and resizes
+    it to the original image; ``class_probabilities`` and ``labels`` turn logits into classes.
 
     Args:
         name_path: class file, one class per line, synonyms separated by commas.
@@ -78,6 +106,9 @@ class CustomizedSegmentation(BaseSegmentor):
         device: where the model runs ('cpu', 'cuda', 'cuda:N').
         precision: 'fp32', 'fp16' or 'bf16' weights and activations.
         text_cache_dir: disk cache of query features (None: memory only).
+        window_batch: windows per forward pass, taken across the images of a batch (speed
+            only: 1 is the one-window-at-a-time mode).
+        keep_probs: also keep each image's per-class probability maps (``seg_logits``).
         data_preprocessor: mmseg SegDataPreProcessor; None: the family's normalisation.
     """
 
@@ -102,6 +133,8 @@ class CustomizedSegmentation(BaseSegmentor):
         device: str = "cpu",
         precision: str = "fp32",
         text_cache_dir: str | None = None,
+        window_batch: int = 64,
+        keep_probs: bool = False,
         data_preprocessor: dict | None = None,
         init_cfg: dict | None = None,
     ) -> None:
@@ -118,7 +151,7 @@ class CustomizedSegmentation(BaseSegmentor):
         )
         model = load_model(source, device, precision)
         if data_preprocessor is None:
-            data_preprocessor = dict(type="mmseg.SegDataPreProcessor", **model.preprocess)
+            data_preprocessor = dict(type="mmseg.OVSSDataPreProcessor", **model.preprocess)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.model = model
         queries, query_idx = read_class_file(name_path)
@@ -137,47 +170,89 @@ class CustomizedSegmentation(BaseSegmentor):
         self.cls_token_lambda = cls_token_lambda
         self.logit_scale = logit_scale
         self.precision = precision
+        self.window_batch = max(int(window_batch), 1)
+        self.keep_probs = keep_probs
 
     # ----------------------------------------------------------------- image side
-    def window_logits(self, windows: Tensor) -> Tensor:
-        """(n, Q, h, w) cosine logits for same-size windows: pad to the patch size, resize
-        to the model input, encode, upsample the patch grid back, cut the padding."""
+    def prepare_windows(self, windows: Tensor) -> tuple[Tensor, tuple[int, int], tuple]:
+        """Same-size windows -> model inputs: zero-pad to the patch size (odd pixel right /
+        bottom), resize to the model input. Returns (inputs, padded size, padding)."""
         height, width = windows.shape[-2:]
-        patch = self.model.patch_size
-        left, right, top, bottom = pad_to_patch(height, width, patch)
-        x = F.pad(windows, (left, right, top, bottom))
-        padded = x.shape[-2:]
+        pads = pad_to_patch(height, width, self.model.patch_size)
+        x = F.pad(windows, pads)
+        padded = tuple(x.shape[-2:])
         input_size = tuple(self.model.image_size)
-        if tuple(padded) != input_size:
+        if padded != input_size:
             x = F.interpolate(x, size=input_size, mode="bilinear", align_corners=False)
+        return x, padded, pads
+
+    def grid_logits(self, inputs: Tensor) -> Tensor:
+        """(n, Q, g, g) cosine logits of model-size inputs (+ the CLS term if asked for)."""
         feats = self.model.dense_features(
-            x.to(self.query_features.dtype), self.model_type, self.ignore_residual
+            inputs.to(self.query_features.dtype), self.model_type, self.ignore_residual
         )
         feats = feats / feats.norm(dim=-1, keepdim=True)
         logits = feats[:, 1:] @ self.query_features.T  # (n, g*g, Q)
         if self.cls_token_lambda:
             logits = logits + self.cls_token_lambda * (feats[:, :1] @ self.query_features.T)
-        grid_h, grid_w = input_size[0] // patch, input_size[1] // patch
-        logits = logits.float().permute(0, 2, 1).reshape(len(x), -1, grid_h, grid_w)
-        logits = F.interpolate(logits, size=padded, mode="bilinear", align_corners=False)
-        return logits[:, :, top : top + height, left : left + width]
+        patch = self.model.patch_size
+        grid_h, grid_w = self.model.image_size[0] // patch, self.model.image_size[1] // patch
+        return logits.float().permute(0, 2, 1).reshape(len(inputs), -1, grid_h, grid_w)
+
+    def encode(self, inputs: Tensor) -> Tensor:
+        """grid_logits, ``window_batch`` windows per forward pass."""
+        chunks = [self.grid_logits(chunk) for chunk in inputs.split(self.window_batch)]
+        milestone("first window encoded")
+        return torch.cat(chunks)
+
+    @staticmethod
+    def restore(grid: Tensor, padded: tuple[int, int], pads: tuple, size: tuple) -> Tensor:
+        """Grid logits back to window pixels: upsample to the padded window, cut the padding."""
+        left, _, top, _ = pads
+        logits = F.interpolate(grid, size=padded, mode="bilinear", align_corners=False)
+        return logits[:, :, top : top + size[0], left : left + size[1]]
+
+    def window_logits(self, windows: Tensor) -> Tensor:
+        """(n, Q, h, w) cosine logits for same-size windows."""
+        inputs, padded, pads = self.prepare_windows(windows)
+        return self.restore(self.encode(inputs), padded, pads, tuple(windows.shape[-2:]))
+
+    def boxes(self, height: int, width: int) -> list[tuple[int, int, int, int]]:
+        if self.slide_crop > 0:
+            return slide_windows(height, width, self.slide_crop, self.slide_stride)
+        return [(0, height, 0, width)]
+
+    def slide_logits_batch(self, images: Sequence[Tensor], ori_shapes: Sequence) -> list[Tensor]:
+        """(Q, H0, W0) per image: the windows of all images are encoded together (every
+        window is resized to the model input, so they batch across images and sizes), then
+        each image's windows are averaged on its canvas and resized to its original size."""
+        plans, inputs = [], []
+        for image in images:
+            image = image if image.dim() == 4 else image[None]
+            boxes = self.boxes(*image.shape[-2:])
+            windows = torch.cat([image[:, :, y1:y2, x1:x2] for y1, y2, x1, x2 in boxes])
+            x, padded, pads = self.prepare_windows(windows)
+            plans.append((image.shape[-2:], boxes, padded, pads, tuple(windows.shape[-2:])))
+            inputs.append(x)
+        grids = self.encode(torch.cat(inputs)).split([len(x) for x in inputs])
+        out = []
+        for (size, boxes, padded, pads, window), grid, ori in zip(
+            plans, grids, ori_shapes, strict=True
+        ):
+            logits = self.restore(grid, padded, pads, window)
+            canvas = logits.new_zeros((1, logits.shape[1], *size))
+            count = logits.new_zeros((1, 1, *size))
+            for (y1, y2, x1, x2), one in zip(boxes, logits, strict=True):
+                canvas[0, :, y1:y2, x1:x2] += one
+                count[0, :, y1:y2, x1:x2] += 1
+            canvas = canvas / count
+            resized = F.interpolate(canvas, size=tuple(ori), mode="bilinear", align_corners=False)
+            out.append(resized[0])
+        return out
 
     def slide_logits(self, image: Tensor, ori_shape: tuple[int, int]) -> Tensor:
         """(Q, H0, W0): window logits averaged on the resized image, resized to the original."""
-        _, _, height, width = image.shape
-        if self.slide_crop > 0:
-            boxes = slide_windows(height, width, self.slide_crop, self.slide_stride)
-        else:
-            boxes = [(0, height, 0, width)]
-        windows = torch.cat([image[:, :, y1:y2, x1:x2] for y1, y2, x1, x2 in boxes])
-        logits = self.window_logits(windows)
-        canvas = logits.new_zeros((1, logits.shape[1], height, width))
-        count = logits.new_zeros((1, 1, height, width))
-        for (y1, y2, x1, x2), window in zip(boxes, logits, strict=True):
-            canvas[0, :, y1:y2, x1:x2] += window
-            count[0, :, y1:y2, x1:x2] += 1
-        canvas = canvas / count
-        return F.interpolate(canvas, size=tuple(ori_shape), mode="bilinear", align_corners=False)[0]
+        return self.slide_logits_batch([image], [ori_shape])[0]
 
     # ----------------------------------------------------------------- labels
     def class_probabilities(self, logits: Tensor) -> Tensor:
@@ -197,18 +272,19 @@ class CustomizedSegmentation(BaseSegmentor):
 
     # ----------------------------------------------------------------- mmseg interface
     @torch.no_grad()
-    def predict(self, inputs: Tensor, data_samples: list | None = None) -> list:
+    def predict(self, inputs: Tensor | list[Tensor], data_samples: list | None = None) -> list:
+        """Labels (``pred_sem_seg``) at each image's original size; the per-class
+        probabilities (``seg_logits``) only with ``keep_probs`` (they are full-size maps)."""
         if data_samples is None:
             raise ValueError("CustomizedSegmentation.predict needs data_samples (ori_shape)")
-        for image, sample in zip(inputs, data_samples, strict=True):
-            logits = self.slide_logits(image[None], sample.metainfo["ori_shape"][:2])
+        shapes = [sample.metainfo["ori_shape"][:2] for sample in data_samples]
+        for logits, sample in zip(
+            self.slide_logits_batch(inputs, shapes), data_samples, strict=True
+        ):
             probs = self.class_probabilities(logits)
-            sample.set_data(
-                {
-                    "seg_logits": PixelData(data=probs),
-                    "pred_sem_seg": PixelData(data=self.labels(probs)),
-                }
-            )
+            sample.set_data({"pred_sem_seg": PixelData(data=self.labels(probs))})
+            if self.keep_probs:
+                sample.set_data({"seg_logits": PixelData(data=probs)})
         return data_samples
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:

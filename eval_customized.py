@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 
+from ovss import profile
 from ovss.config import (
     check_data_root,
     dataset_configs,
@@ -50,6 +51,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--text-cache-dir", help="text-feature cache (default WORK_DIR/text_cache; safe to delete)"
     )
+    p.add_argument(
+        "--launcher",
+        choices=("none", "pytorch"),
+        help="pytorch: one process per device, started by torchrun --nproc_per_node N",
+    )
+    p.add_argument("--profile", action="store_true", help="print where the time went")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p.parse_args(argv)
 
@@ -71,12 +78,16 @@ def resolve(args: argparse.Namespace) -> dict:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        cfgs = resolve(args)
+        with profile.stage("start-up + config (light)"):
+            cfgs = resolve(args)
         # Imported only now (measured: ~10 s of torch/mmseg imports on a 2-core CPU), so that
         # flag, path and zoo errors above are reported in well under a second.
-        from ovss.evaluate import RunOptions, evaluate
+        with profile.stage("imports (torch, mmseg, open_clip)"):
+            from ovss.evaluate import RunOptions, evaluate
 
         evaluate(cfgs, RunOptions(args.work_dir, args.resume, args.pred_dir, args.show_dir))
+        if args.profile:
+            print(profile.report())
         return 0
     except KeyboardInterrupt:
         print("interrupted: finished datasets are saved; rerun with --resume", file=sys.stderr)

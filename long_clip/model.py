@@ -9,9 +9,12 @@ and fold the two tables into its one table when loading, so open_clip's own
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import open_clip
@@ -20,7 +23,8 @@ from torch import nn
 
 from ovss.errors import CheckpointError
 from ovss.files import file_fingerprint
-from ovss.zoo import ModelSource, check_checkpoint_exists
+from ovss.profile import stage
+from ovss.zoo import MODEL_ZOO, ModelSource, check_checkpoint_exists, source_files
 
 LONG_CONTEXT = 248
 LONG_KEEP = 20  # LongCLIP positions below this use table 1, the rest table 2
@@ -127,8 +131,43 @@ def fold_long_positions(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.
     return folded
 
 
+_INIT_FUNCTIONS = (
+    "uniform_",
+    "normal_",
+    "trunc_normal_",
+    "constant_",
+    "ones_",
+    "zeros_",
+    "eye_",
+    "xavier_uniform_",
+    "xavier_normal_",
+    "kaiming_uniform_",
+    "kaiming_normal_",
+    "orthogonal_",
+)
+
+
+@contextmanager
+def skip_init() -> Iterator[None]:
+    """torch.nn.init does nothing inside: random initialisation is wasted work when a strict
+    load overwrites every parameter right after (measured: README, Performance)."""
+    saved = {name: getattr(nn.init, name) for name in _INIT_FUNCTIONS}
+    try:
+        for name in saved:
+            setattr(nn.init, name, _keep)
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(nn.init, name, function)
+
+
+def _keep(tensor: torch.Tensor, *args, **kwargs) -> torch.Tensor:
+    return tensor
+
+
 def build_model(vit_type: str, quick_gelu: bool, long_clip: bool) -> nn.Module:
-    """A randomly initialised OpenCLIP model through open_clip's factory (fp32, CPU)."""
+    """An OpenCLIP model through open_clip's factory (fp32, CPU), its weights NOT
+    initialised: the caller loads every one of them strictly."""
     if vit_type not in open_clip.list_models():
         raise CheckpointError(
             f"--vit-type '{vit_type}' is not an OpenCLIP model config "
@@ -138,12 +177,13 @@ def build_model(vit_type: str, quick_gelu: bool, long_clip: bool) -> nn.Module:
     quiet = _DropMessage("No pretrained weights loaded")
     logging.getLogger().addFilter(quiet)
     try:
-        return open_clip.create_model(
-            vit_type,
-            pretrained=None,
-            force_quick_gelu=quick_gelu,
-            force_context_length=LONG_CONTEXT if long_clip else None,
-        )
+        with skip_init():  # a strict load overwrites every weight right after
+            return open_clip.create_model(
+                vit_type,
+                pretrained=None,
+                force_quick_gelu=quick_gelu,
+                force_context_length=LONG_CONTEXT if long_clip else None,
+            )
     finally:
         logging.getLogger().removeFilter(quiet)
 
@@ -181,7 +221,12 @@ def _diagnose(
     def few(keys: list[str]) -> str:
         return ", ".join(keys[:3]) + (f" (+{len(keys) - 3} more)" if len(keys) > 3 else "")
 
-    if "visual.conv1.weight" not in given and "token_embedding.weight" not in given:
+    from model_families.checkpoints import FAMILY_NAMES, guess_family  # (import cycle)
+
+    other = guess_family(given)
+    if other not in (None, "openclip"):
+        cause = f"looks like {FAMILY_NAMES[other]} checkpoint ({_methods_of(other)})"
+    elif "visual.conv1.weight" not in given and "token_embedding.weight" not in given:
         cause = "not a CLIP checkpoint"
     elif any(k.startswith("visual.") for k in wrong + missing + unexpected):
         cause = (
@@ -204,22 +249,33 @@ def _diagnose(
     return "; ".join(parts)
 
 
-def source_fingerprint(source: ModelSource) -> str:
+def _methods_of(family: str) -> str:
+    return "use --method " + " or ".join(m for m, e in MODEL_ZOO.items() if e.family == family)
+
+
+def source_fingerprint(source: ModelSource, index: str | None = None) -> str:
     """The weights' identity: the file's sha256, or the hub tag. A missing file is an error."""
     if source.checkpoint is None:
         return f"tag:{source.tag}"
     check_checkpoint_exists(source)
-    return file_fingerprint(source.checkpoint)
+    files = source_files(source)
+    if len(files) == 1:
+        return file_fingerprint(source.checkpoint, index)
+    # several files (TIPS: vision, text, tokenizer): one hash of their hashes
+    joined = "\n".join(file_fingerprint(path, index) for path in files)
+    return "sha256:" + hashlib.sha256(joined.encode()).hexdigest()
 
 
 def load_clip(source: ModelSource, device: str = "cpu", precision: str = "fp32") -> LoadedModel:
     """Build the model for ``source`` and load its weights (file or hub tag), strictly."""
-    fingerprint = source_fingerprint(source)
+    with stage("checkpoint hash"):
+        fingerprint = source_fingerprint(source)
     if source.checkpoint is None:
         model, long_clip = _load_by_tag(source), False
     else:
         path = source.checkpoint
-        state_dict = read_state_dict(path)
+        with stage("checkpoint read"):
+            state_dict = read_state_dict(path)
         detected = is_long_clip(state_dict)
         if source.long_clip is True and not detected:
             rows = state_dict.get("positional_embedding", torch.empty(0)).shape[0]
@@ -235,9 +291,12 @@ def load_clip(source: ModelSource, device: str = "cpu", precision: str = "fp32")
                 "drop --long-clip disable"
             )
         long_clip = detected
-        model = build_model(source.vit_type, source.quick_gelu, long_clip)
-        load_into(model, fold_long_positions(state_dict) if long_clip else state_dict, path)
-    model = model.to(device=device, dtype=DTYPES[precision]).eval()
+        with stage("model build"):
+            model = build_model(source.vit_type, source.quick_gelu, long_clip)
+        with stage("weights load"):
+            load_into(model, fold_long_positions(state_dict) if long_clip else state_dict, path)
+    with stage("model to device"):
+        model = model.to(device=device, dtype=DTYPES[precision]).eval()
     return LoadedModel(
         model=model,
         source=source,

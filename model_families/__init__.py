@@ -2,7 +2,9 @@
 
 A family is one module with a ``load(source, device, precision) -> DenseCLIP`` function;
 a zoo row (``ovss/zoo.py``) names its family. The segmentor and the CLI know only this
-table and the interface.
+table and the interface. OpenCLIP/LongCLIP (``openclip``), EVA02-CLIP for CLIPSelf and
+FineCLIP (``eva02``), COSMOS and FLAIR (open_clip architectures with their own file formats)
+and TIPS (timm image tower, its own text tower).
 """
 
 from __future__ import annotations
@@ -12,12 +14,16 @@ from collections.abc import Callable
 from ovss.errors import ZooError
 from ovss.zoo import ModelSource
 
-from . import openclip
+from . import cosmos, eva02, flair, openclip, tips
 from .base import CLIP_PREPROCESS, DenseCLIP
 from .text import clear_memory_cache, encode_queries, query_features, text_cache_key
 
 FAMILIES: dict[str, Callable[[ModelSource, str, str], DenseCLIP]] = {
     "openclip": openclip.load,
+    "eva02": eva02.load,
+    "cosmos": cosmos.load,
+    "flair": flair.load,
+    "tips": tips.load,
 }
 
 _LOADED: dict[tuple, DenseCLIP] = {}  # one model per process, shared across datasets

@@ -7,6 +7,7 @@ from torch import Tensor
 
 from dense_attention import dense_features, patch_size
 from long_clip import LoadedModel, encode_text_upto_eot, load_clip
+from long_clip.model import DTYPES
 from ovss.errors import CheckpointError
 from ovss.zoo import ModelSource
 
@@ -14,9 +15,13 @@ from .base import DenseCLIP
 
 
 class OpenCLIPModel(DenseCLIP):
-    """An open_clip CLIP (ViT image tower); text encoded up to the end-of-text token."""
+    """An open_clip CLIP (ViT image tower); text encoded up to the end-of-text token.
 
-    def __init__(self, loaded: LoadedModel) -> None:
+    ``family`` names the published weights it was loaded from (COSMOS and FLAIR are open_clip
+    architectures too); it keys the text cache.
+    """
+
+    def __init__(self, loaded: LoadedModel, family: str = "openclip") -> None:
         super().__init__()
         self.clip = loaded.model
         visual = self.clip.visual
@@ -31,17 +36,21 @@ class OpenCLIPModel(DenseCLIP):
         self.context_length = loaded.context_length
         self.vit_type = loaded.source.vit_type
         self.text_settings = {
-            "family": "openclip",
+            "family": family,
             "vit_type": loaded.source.vit_type,
             "quick_gelu": loaded.source.quick_gelu,
             "long_clip": loaded.long_clip,
             "context_length": loaded.context_length,
         }
         self.loaded = {"long_clip_loaded": loaded.long_clip}
+        self._tokenizer = None
 
     def tokenize(self, texts: list[str]) -> Tensor:
-        tokenizer = open_clip.get_tokenizer(self.vit_type, context_length=self.context_length)
-        return tokenizer(texts)
+        if self._tokenizer is None:  # built once: reading the BPE vocabulary takes ~0.25 s
+            self._tokenizer = open_clip.get_tokenizer(
+                self.vit_type, context_length=self.context_length
+            )
+        return self._tokenizer(texts)
 
     def encode_text(self, tokens: Tensor) -> Tensor:
         return encode_text_upto_eot(self.clip, tokens)
@@ -52,3 +61,6 @@ class OpenCLIPModel(DenseCLIP):
 
 def load(source: ModelSource, device: str, precision: str) -> OpenCLIPModel:
     return OpenCLIPModel(load_clip(source, device=device, precision=precision))
+
+
+__all__ = ["DTYPES", "OpenCLIPModel", "load"]

@@ -1,9 +1,10 @@
 """Query features (SPEC §4): the 80-template ensemble per query, cached in memory and on disk.
 
 Family-agnostic: a model tokenises and encodes; the ensemble (L2-normalise each template's
-feature, average, L2-normalise) is done here, once per content key. The key is a hash of
-exactly what the features depend on (weights, text settings, dtype, device type, queries,
-templates), so the cache directory is safe to delete at any time.
+feature, average, L2-normalise) is done here. A query's feature depends only on (weights,
+text settings, dtype, device type, templates, the query), so it is cached PER QUERY: class
+files that share names ("road", "building", "background", ...) encode them once. One disk
+file per model key holds its queries; the cache directory is safe to delete at any time.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ovss.files import write_atomic
+from ovss.profile import stage
 from prompts import TEMPLATES, fill_templates
 
 from .base import DenseCLIP
 
-_MEMORY: dict[str, torch.Tensor] = {}
+_MEMORY: dict[str, dict[str, torch.Tensor]] = {}  # model key -> query -> feature
 
 
 def clear_memory_cache() -> None:
@@ -29,17 +31,14 @@ def clear_memory_cache() -> None:
     _MEMORY.clear()
 
 
-def text_cache_key(
-    model: DenseCLIP, queries: Sequence[str], templates: Sequence[Callable[[str], str]]
-) -> str:
-    """Content key: weights fingerprint, text settings, dtype, device type, queries, templates."""
+def text_cache_key(model: DenseCLIP, templates: Sequence[Callable[[str], str]]) -> str:
+    """Content key of a model's text side: weights, text settings, dtype, device, templates."""
     param = next(model.parameters())
     payload = {
         "weights": model.fingerprint,
         "text": model.text_settings,
         "dtype": str(param.dtype),
         "device": param.device.type,
-        "queries": list(queries),
         "templates": [t("{}") for t in templates],
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
@@ -69,23 +68,34 @@ def query_features(
     cache_dir: str | None = None,
     templates: Sequence[Callable[[str], str]] = TEMPLATES,
 ) -> torch.Tensor:
-    """encode_queries, computed once per content key (memory, then ``cache_dir`` on disk)."""
-    key = text_cache_key(model, queries, templates)
-    if key in _MEMORY:
-        return _MEMORY[key]
+    """encode_queries, each query computed once per model key (memory, then disk)."""
+    key = text_cache_key(model, templates)
+    known = _MEMORY.setdefault(key, {})
     path = os.path.join(cache_dir, f"{key}.pt") if cache_dir else None
-    feats = None
-    if path and os.path.isfile(path):
-        try:
-            feats = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception:  # noqa: BLE001 - a damaged cache entry is recomputed
-            feats = None
+    missing = [q for q in dict.fromkeys(queries) if q not in known]
     device = next(model.parameters()).device
-    if feats is None or feats.shape[0] != len(queries):
-        feats = encode_queries(model, queries, templates)
+    if missing and path:
+        for query, feat in _read(path).items():
+            known.setdefault(query, feat.to(device))
+        missing = [q for q in missing if q not in known]
+    if missing:
+        with stage("text features (encode)"):
+            feats = encode_queries(model, missing, templates)
+        known.update(zip(missing, feats, strict=True))
         if path:
+            on_disk = {**_read(path), **{q: f.cpu() for q, f in zip(missing, feats, strict=True)}}
             buffer = io.BytesIO()
-            torch.save(feats.cpu(), buffer)
+            torch.save(on_disk, buffer)
             write_atomic(path, buffer.getvalue())
-    _MEMORY[key] = feats.to(device)
-    return _MEMORY[key]
+    return torch.stack([known[q] for q in queries])
+
+
+def _read(path: str) -> dict[str, torch.Tensor]:
+    """The features saved for one model key; a missing or damaged file is empty."""
+    if not os.path.isfile(path):
+        return {}
+    try:
+        found = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - a damaged cache entry is recomputed
+        return {}
+    return found if isinstance(found, dict) else {}

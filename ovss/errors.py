@@ -29,3 +29,7 @@ class ClassFileError(UserError):
 
 class DataError(UserError):
     """A problem with the data on disk (layout, pairing, unreadable files, label values)."""
+
+
+class ResultsError(UserError):
+    """A results folder that cannot be read or compared (tools/compare_runs.py)."""

@@ -11,9 +11,12 @@ import mmcv_compat  # noqa: F401  (before mmseg: mmcv-lite has no compiled ops)
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from mmengine.dist import get_world_size, is_main_process
+from mmengine.model import is_model_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
@@ -21,9 +24,11 @@ from long_clip import source_fingerprint
 from ovss.zoo import LONG_CLIP_FLAG, ModelSource
 
 from . import results
+from .charts import chart_path, save_iou_chart
 from .data_check import check_data
+from .profile import stage
 from .progress import OVSSProgressHook
-from .runtime import register_modules, resolve_device, use_device, versions
+from .runtime import init_distributed, register_modules, resolve_device, use_device, versions
 from .settings import comparable, record_settings, settings_line, summary_settings
 
 
@@ -35,6 +40,7 @@ class RunOptions:
     resume: bool = False
     pred_dir: str | None = None
     show_dir: str | None = None
+    hooks: tuple = ()  # extra mmengine hooks for every dataset's Runner (e.g. a benchmark's)
 
 
 def model_source(cfg) -> ModelSource:
@@ -56,6 +62,7 @@ def prepare(cfgs: dict) -> None:
     first = next(iter(cfgs.values()))
     register_modules(first)
     init_default_scope(first.get("default_scope", "mmseg"))
+    init_distributed(first)
     for cfg in cfgs.values():
         resolve_device(cfg)
     use_device(first.model.device)
@@ -66,11 +73,24 @@ def output_dir(work_dir: str, cfg) -> str:
 
 
 def evaluate(cfgs: dict, options: RunOptions) -> list[dict]:
-    """Evaluate every dataset config in order; returns the finished records."""
-    prepare(cfgs)
+    """Evaluate every dataset config in order; returns the finished records.
+
+    In a distributed run (torchrun) every process runs this loop on its shard of each
+    dataset; only the main process prints and writes files.
+    """
+    with stage("register + device"):
+        prepare(cfgs)
     first = next(iter(cfgs.values()))
-    fingerprint = source_fingerprint(model_source(first))
-    num_images = {name: check_data(cfg) for name, cfg in cfgs.items()}
+    main = is_main_process()
+    say = print if main else (lambda *a, **k: None)
+    cache = first.model.get("text_cache_dir")
+    index = os.path.join(cache, "fingerprints.json") if cache else None
+    with ThreadPoolExecutor(1) as pool:  # hash the checkpoint while the data is checked
+        hashing = pool.submit(source_fingerprint, model_source(first), index)
+        with stage("data check"):
+            num_images = {name: check_data(cfg) for name, cfg in cfgs.items()}
+        with stage("checkpoint hash (waiting)"):
+            fingerprint = hashing.result()
     stack = versions()
     wanted = {
         name: record_settings(cfg, fingerprint, stack, num_images[name])
@@ -78,18 +98,19 @@ def evaluate(cfgs: dict, options: RunOptions) -> list[dict]:
     }
     out_dir = output_dir(options.work_dir, first)
     label = f"{first.model.vit_type} {first.model.model_name}"
-    print(
-        settings_line(summary_settings([{"dataset": n, "settings": s} for n, s in wanted.items()])),
-        flush=True,
-    )
+    planned = summary_settings([{"dataset": n, "settings": s} for n, s in wanted.items()])
+    say(settings_line(planned), flush=True)
 
     records: list[dict] = []
     for name, cfg in cfgs.items():
         old = results.load_dataset(out_dir, name) if options.resume else None
         if old is not None and comparable(old["settings"]) == comparable(wanted[name]):
-            print(f"{name}: finished earlier with the same settings, skipped (--resume)")
+            say(f"{name}: finished earlier with the same settings, skipped (--resume)")
             records.append(old)
-            results.write_summary(out_dir, label, summary_settings(records), records)
+            if main:
+                if not os.path.isfile(chart_path(out_dir, name)):
+                    save_iou_chart(out_dir, old, label)
+                results.write_summary(out_dir, label, summary_settings(records), records)
             continue
         start = time.time()
         metrics, loaded = run_dataset(cfg, name, out_dir, num_images[name], options)
@@ -103,15 +124,17 @@ def evaluate(cfgs: dict, options: RunOptions) -> list[dict]:
             "seconds": round(time.time() - start, 2),
             "metrics": metrics,
         }
-        results.save_dataset(out_dir, record)
         records.append(record)
-        results.write_summary(out_dir, label, summary_settings(records), records)
-        print(f"{name}: mIoU {metrics['mIoU']:.4f} ({results.describe_post(record)})", flush=True)
+        if main:
+            results.save_dataset(out_dir, record)
+            save_iou_chart(out_dir, record, label)
+            results.write_summary(out_dir, label, summary_settings(records), records)
+        say(f"{name}: mIoU {metrics['mIoU']:.4f} ({results.describe_post(record)})", flush=True)
 
-    print()
-    print(settings_line(summary_settings(records)))
-    print(results.text_table(label, records))
-    print(f"results: {os.path.join(out_dir, results.TOTAL_FILE)} (+ per-class csv/json/md)")
+    say()
+    say(settings_line(summary_settings(records)))
+    say(results.text_table(label, records))
+    say(f"results: {os.path.join(out_dir, results.TOTAL_FILE)} (+ per-class csv/json/md)")
     return records
 
 
@@ -125,22 +148,29 @@ def run_dataset(
     cfg.experiment_name = f"{name}_{datetime.now().strftime('%Y%m%d_%H%M%S_%f')}"
     if options.pred_dir:
         cfg.test_evaluator.pred_dir = os.path.join(options.pred_dir, name)
-    if options.show_dir:  # mmseg's own visualiser and hook, one drawing per image
+    if options.show_dir:  # mmseg's hook, our drawing (with a legend), one per image
         cfg.visualizer = dict(
-            type="SegLocalVisualizer",
+            type="OVSSVisualizer",
             vis_backends=[
                 dict(type="LocalVisBackend", save_dir=os.path.join(options.show_dir, name))
             ],
             alpha=0.6,
         )
         cfg.default_hooks.visualization = dict(type="SegVisualizationHook", draw=True, interval=1)
-    progress = OVSSProgressHook(name=name, total=num_images)
+    shard = -(-num_images // get_world_size())  # images of this process (sampler padding)
+    progress = OVSSProgressHook(name=name, total=shard)
     cfg.custom_hooks = []
+    cfg.model_wrapper_cfg = dict(type="OVSSInferenceWrapper")  # used by distributed runs
     try:
-        runner = Runner.from_cfg(cfg)
+        with stage("runner set-up (incl. model, text)"):
+            runner = Runner.from_cfg(cfg)
         runner.register_hook(progress, priority="VERY_LOW")
-        metrics = runner.test()
+        for hook in options.hooks:
+            runner.register_hook(hook)
+        with stage("evaluation (runner.test)"):
+            metrics = runner.test()
     finally:
         progress.close()
     metrics = {k.split("/")[-1]: v for k, v in metrics.items()}
-    return metrics, dict(runner.model.model.loaded)
+    model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+    return metrics, dict(model.model.loaded)

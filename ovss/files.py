@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import json
 import os
 import tempfile
 
@@ -26,17 +26,39 @@ def write_atomic(path: str, data: str | bytes) -> None:
             os.remove(tmp)
 
 
-def file_fingerprint(path: str) -> str:
-    """sha256 of a file (checkpoints, class files): names exact contents in settings/caches."""
+_HASHES: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> "sha256:..."
+
+
+def file_fingerprint(path: str, index: str | None = None) -> str:
+    """sha256 of a file (checkpoints, class files): names exact contents in settings/caches.
+
+    Hashed once per process per (path, size, mtime); with ``index`` (a JSON file, e.g. in
+    the text cache) also once across runs: hashing a ViT-L checkpoint takes seconds.
+    """
     stat = os.stat(path)
-    return _sha256(os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=32)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    """Hashed once per (path, size, mtime): the CLI and the loader both ask."""
+    key = (os.path.abspath(path), stat.st_size, stat.st_mtime_ns)
+    if key in _HASHES:
+        return _HASHES[key]
+    known = _read_index(index) if index else {}
+    entry = known.get(key[0])
+    if entry and entry[:2] == [key[1], key[2]]:
+        _HASHES[key] = entry[2]
+        return entry[2]
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 24), b""):
             digest.update(block)
-    return "sha256:" + digest.hexdigest()
+    _HASHES[key] = "sha256:" + digest.hexdigest()
+    if index:
+        known[key[0]] = [key[1], key[2], _HASHES[key]]
+        write_atomic(index, json.dumps(known, indent=1) + "\n")
+    return _HASHES[key]
+
+
+def _read_index(index: str) -> dict:
+    try:
+        with open(index, encoding="utf-8") as f:
+            found = json.load(f)
+        return found if isinstance(found, dict) else {}
+    except (OSError, ValueError):
+        return {}

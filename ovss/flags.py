@@ -27,6 +27,7 @@ FLAG_KEYS: dict[str, str] = {
     "num_workers": "test_dataloader.num_workers",
     "text_cache_dir": "model.text_cache_dir",
     "classes": "model.name_path",
+    "launcher": "launcher",
 }
 
 

@@ -40,6 +40,13 @@ class OVSSIoUMetric(IoUMetric):
         num_classes = len(self.dataset_meta["classes"])
         for sample in data_samples:
             label = sample["gt_sem_seg"]["data"]
+            pred_shape = tuple(sample["pred_sem_seg"]["data"].shape[-2:])
+            if tuple(label.shape[-2:]) != pred_shape:
+                raise DataError(
+                    f"{sample['seg_map_path']}: label is {label.shape[-1]}x{label.shape[-2]} "
+                    f"but its image {sample['img_path']} is {pred_shape[1]}x{pred_shape[0]} "
+                    "(width x height); crop or convert both the same way"
+                )
             bad = label[(label != self.ignore_index) & (label >= num_classes)].unique()
             if len(bad):
                 raw = bad + 1 if sample.get("reduce_zero_label", False) else bad
@@ -54,6 +61,10 @@ class OVSSIoUMetric(IoUMetric):
                 pred = sample["pred_sem_seg"]["data"].squeeze().cpu().numpy().astype(np.uint8)
                 Image.fromarray(pred).save(os.path.join(self.pred_dir, f"{stem}.png"))
         super().process(data_batch, data_samples)
+        # keep the per-image histograms on the CPU: small, and gathered across processes
+        self.results[-len(data_samples) :] = [
+            tuple(t.cpu() for t in areas) for areas in self.results[-len(data_samples) :]
+        ]
 
     def compute_metrics(self, results: list) -> dict:
         """aAcc, mIoU, mAcc in % (unrounded) and per-class ``IoU``/``Acc`` lists in %."""

@@ -18,7 +18,8 @@ class Protocol:
     """What a protocol fixes.
 
     ``per_dataset_key`` names the dataset-config dict holding that dataset's
-    ``prob_thd``/``bg_idx`` (None: ``prob_thd`` 0 and ``bg_idx`` 0 everywhere).
+    ``prob_thd``/``bg_idx`` and, where it differs, ``cls_token_lambda`` (None: ``prob_thd``
+    0 and ``bg_idx`` 0 everywhere).
     """
 
     description: str
@@ -55,6 +56,9 @@ def apply_protocol(cfg, explicit: frozenset[str] = frozenset()) -> None:
             )
         values = {"model.prob_thd": post["prob_thd"], "model.bg_idx": post["bg_idx"]}
     values["model.cls_token_lambda"] = protocol.cls_token_lambda
+    if protocol.per_dataset_key is not None and "cls_token_lambda" in post:
+        # a dataset the published protocol ran without the CLS bias (SegEarth-OV's xBD)
+        values["model.cls_token_lambda"] = post["cls_token_lambda"]
     kept = sorted(k for k in PROTOCOL_KEYS if k in explicit)
     cfg.merge_from_dict({k: v for k, v in values.items() if k not in explicit})
     cfg.protocol_overrides = [k.split(".")[-1] for k in kept]

@@ -21,6 +21,7 @@ CSV_FILE = "ovss_results_per_class.csv"
 JSON_FILE = "ovss_results.json"
 MD_FILE = "ovss_results.md"
 SETTINGS_FILE = "settings.json"
+CHART_DIR = "charts"  # per-dataset IoU charts (ovss/charts.py)
 
 
 def dataset_path(out_dir: str, dataset: str) -> str:
@@ -79,13 +80,19 @@ def summary_rows(label: str, records: Sequence[dict]) -> tuple[list[str], list[l
     return header, [miou, post]
 
 
-def markdown(label: str, settings: dict, records: Sequence[dict]) -> str:
+def markdown(
+    label: str, settings: dict, records: Sequence[dict], charts: dict[str, str] | None = None
+) -> str:
+    """The summary row and one per-class table per dataset (with its IoU chart, if any:
+    ``charts`` maps a dataset to the chart's path relative to the Markdown file)."""
     header, rows = summary_rows(label, records)
     lines = ["# RS-OVSS results (mIoU %)", "", settings_line(settings), ""]
     lines += _md_table(header, rows)
     for r in records:
         m = r["metrics"]
         lines += ["", f"## {r['dataset']} (mIoU {_fmt(m['mIoU'])}, {describe_post(r)})", ""]
+        if charts and r["dataset"] in charts:
+            lines += [f"![per-class IoU of {r['dataset']}]({charts[r['dataset']]})", ""]
         per_class = zip(m["classes"], m["IoU"], m["Acc"], strict=True)
         lines += _md_table(
             ["class", "IoU", "Acc"], [[n, _fmt(i), _fmt(a)] for n, i, a in per_class]
@@ -123,5 +130,10 @@ def write_summary(out_dir: str, label: str, settings: dict, records: Sequence[di
         "mean_mIoU": mean_miou(records),
     }
     write_atomic(os.path.join(out_dir, JSON_FILE), json.dumps(payload, indent=2) + "\n")
-    write_atomic(os.path.join(out_dir, MD_FILE), markdown(label, settings, records))
+    charts = {
+        r["dataset"]: f"{CHART_DIR}/{r['dataset']}.png"
+        for r in records
+        if os.path.isfile(os.path.join(out_dir, CHART_DIR, f"{r['dataset']}.png"))
+    }
+    write_atomic(os.path.join(out_dir, MD_FILE), markdown(label, settings, records, charts))
     write_atomic(os.path.join(out_dir, SETTINGS_FILE), json.dumps(settings, indent=2) + "\n")

@@ -19,8 +19,12 @@ NOT_RECORDED = frozenset(
     {"type", "data_preprocessor", "init_cfg", "name_path", "text_cache_dir", "family", "hub_tag"}
 )
 RECORDED_AS = {"model_name": "method", "pretrained": "checkpoint", "fqg": "quick_gelu"}
+# Knobs that change speed or memory, never a number: recorded, not printed or compared.
+SPEED_ONLY = frozenset({"window_batch", "keep_probs"})
 # Recorded keys that do not change a number: not compared by --resume.
-NOT_COMPARED = frozenset({"device", "versions", "checkpoint", "finished", "long_clip_loaded"})
+NOT_COMPARED = frozenset(
+    {"device", "versions", "checkpoint", "finished", "long_clip_loaded", *SPEED_ONLY}
+)
 # Keys that belong to one dataset's run: per dataset in the run summary (the first four),
 # or only in that dataset's own record.
 DATASET_KEYS = ("prob_thd", "bg_idx", "class_file", "data_root")
@@ -34,6 +38,7 @@ ORDER = (
     "quick_gelu",
     "long_clip",
     "model_type",
+    "dense_path",
     "protocol",
     "precision",
     "device",
@@ -45,13 +50,14 @@ ORDER = (
     "cls_token_lambda",
     "templates",
 )
-NOT_PRINTED = frozenset({"resize", "templates", "versions", "datasets", *DATASET_KEYS})
+NOT_PRINTED = frozenset({"resize", "templates", "versions", "datasets", *DATASET_KEYS, *SPEED_ONLY})
 PRINT_FIRST = (
     "method",
     "vit_type",
     "checkpoint",
     "fingerprint",
     "model_type",
+    "dense_path",
     "protocol",
     "precision",
     "device",
@@ -79,6 +85,8 @@ def run_settings(cfg, fingerprint: str, versions: dict[str, str]) -> dict:
         resize=resize_scale(cfg),
         templates="openai_imagenet_80",
     )
+    if cfg.get("dense_path"):  # general-domain methods: published path or an extension
+        found["dense_path"] = cfg.dense_path
     model_keys = [k for k in found if k not in DATASET_KEYS]
     ordered = [k for k in ORDER if k in found] + [k for k in model_keys if k not in ORDER]
     settings = {k: found[k] for k in ordered}

@@ -1,11 +1,15 @@
-"""Pictures: class palettes and a class-colour legend strip for drawings (numpy + cv2)."""
+"""Pictures: class palettes, a class-colour legend, and the ``--show-dir`` drawings."""
 
 from __future__ import annotations
+
+import mmcv_compat  # noqa: F401  (before mmseg: mmcv-lite has no compiled ops)
 
 from collections.abc import Sequence
 
 import cv2
 import numpy as np
+from mmseg.registry import VISUALIZERS
+from mmseg.visualization import SegLocalVisualizer
 
 
 def palette_for(num_classes: int, seed: int = 0) -> list[tuple[int, int, int]]:
@@ -35,3 +39,73 @@ def draw_legend(
         cv2.rectangle(strip, (x, y), (x + 14, y + 12), (0, 0, 0), 1)
         cv2.putText(strip, name, (x + 20, y + 11), font, scale, (0, 0, 0), thickness, cv2.LINE_AA)
     return np.concatenate([image, strip], axis=0)
+
+
+def colour_overlay(
+    image: np.ndarray, labels: np.ndarray, palette: np.ndarray, alpha: float = 0.6
+) -> np.ndarray:
+    """``image`` (H, W, 3 RGB) with each labelled pixel blended with its class colour;
+    ignored pixels (values beyond the palette, e.g. 255) keep the image."""
+    out = image.astype(np.float32).copy()
+    known = labels < len(palette)
+    colours = palette[np.where(known, labels, 0)].astype(np.float32)
+    out[known] = (1 - alpha) * out[known] + alpha * colours[known]
+    return out.clip(0, 255).astype(np.uint8)
+
+
+def titled(panel: np.ndarray, title: str) -> np.ndarray:
+    strip = np.full((22, panel.shape[1], 3), 255, dtype=np.uint8)
+    cv2.putText(strip, title, (4, 16), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.concatenate([strip, panel], axis=0)
+
+
+def side_by_side(
+    image: np.ndarray,
+    pred: np.ndarray,
+    labels: np.ndarray | None,
+    names: Sequence[str],
+    palette: Sequence[Sequence[int]],
+) -> np.ndarray:
+    """[image | prediction | labels] (RGB), each titled, with the class legend below."""
+    colours = np.asarray(palette, dtype=np.uint8)
+    gap = np.full((image.shape[0] + 22, 6, 3), 255, dtype=np.uint8)
+    panels = [
+        titled(image, "image"),
+        gap,
+        titled(colour_overlay(image, pred, colours), "prediction"),
+    ]
+    if labels is not None:
+        panels += [gap, titled(colour_overlay(image, labels, colours), "labels")]
+    return draw_legend(np.concatenate(panels, axis=1), names, palette)
+
+
+@VISUALIZERS.register_module()
+class OVSSVisualizer(SegLocalVisualizer):
+    """mmseg's local visualiser, drawing [image | prediction | labels] with a class-colour
+    legend (the dataset's METAINFO palette) instead of two overlays without one."""
+
+    def add_datasample(
+        self,
+        name: str,
+        image: np.ndarray,
+        data_sample=None,
+        draw_gt: bool = True,
+        draw_pred: bool = True,
+        show: bool = False,
+        wait_time: float = 0,
+        out_file: str | None = None,
+        step: int = 0,
+        with_labels: bool = True,
+    ) -> None:
+        meta = self.dataset_meta or {}
+        pred = data_sample.pred_sem_seg.data[0].cpu().numpy()
+        names = list(meta.get("classes") or [str(i) for i in range(int(pred.max()) + 1)])
+        palette = meta.get("palette") or palette_for(len(names))
+        labels = None
+        if draw_gt and "gt_sem_seg" in data_sample:
+            labels = data_sample.gt_sem_seg.data[0].cpu().numpy()
+        drawn = side_by_side(image, pred, labels, names, palette)
+        if out_file is not None:
+            cv2.imwrite(out_file, drawn[..., ::-1])
+        else:
+            self.add_image(name, drawn, step)

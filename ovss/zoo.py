@@ -7,6 +7,7 @@ is reported before anything heavy is imported. Adding a published model is one r
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 from .errors import CheckpointError, ZooError
@@ -16,16 +17,22 @@ from .errors import CheckpointError, ZooError
 class ZooEntry:
     """One published method.
 
-    ``filename`` is a pattern under the checkpoint directory (``{vit}`` is the vit-type);
-    ``tag`` names hub weights instead. ``quick_gelu``/``long_clip`` of None mean "from the
-    flags" (``--fqg`` / ``--long-clip``, else detected from the weights). ``published`` says
-    where the weights can be downloaded (printed when the file is missing);
+    ``filename`` is a pattern under the checkpoint directory (``{vit}`` is the vit-type,
+    ``{v}`` its short form: ViT-B-16 -> b16), or a tuple of accepted names (the first found
+    is used); ``tag`` names hub weights instead. ``companions`` are files read with it, next
+    to it (``{prefix}``: its name up to the last ``_``). ``quick_gelu``/``long_clip`` of None
+    mean "from the flags" (``--fqg`` / ``--long-clip``, else detected from the weights).
+    ``published`` says where the weights can be downloaded (printed when a file is missing);
     ``cuda_precision`` is the precision the published code ran on a GPU (the default there);
     ``domain`` groups methods as the published figure does ('remote sensing' / 'general').
+    ``dense_path`` is the published last layer as (model_type, ignore_residual), used when
+    no model_type is given (None: SegEarth with the configured ignore_residual), described in
+    words by ``published_path``; ``cls_term`` says whether the published code adds the
+    ``cls_token_lambda`` CLS term.
     """
 
     vit_types: tuple[str, ...] | None  # None: any model config of the family
-    filename: str | None
+    filename: str | tuple[str, ...] | None
     quick_gelu: bool | None
     long_clip: bool | None
     published: str
@@ -33,10 +40,64 @@ class ZooEntry:
     family: str = "openclip"
     cuda_precision: str = "fp16"
     domain: str = "remote sensing"
+    companions: tuple[str, ...] = ()
+    dense_path: tuple[str, bool] | None = None
+    published_path: str = ""
+    cls_term: bool = True
 
 
 _FARSLIP = "the FarSLIP authors' Hugging Face repository https://huggingface.co/ZhenShiL/FarSLIP"
 _OPENAI = "OpenAI CLIP via open_clip's hub tags (needs network), or your own file with --pretrained"
+# The general-domain models of the published figure (SPEC §11): where their files are,
+# and their families with the published dense path ((model_type, ignore_residual), in words).
+_CLIPSELF = "the CLIPSelf repository https://github.com/wusize/CLIPSelf (checkpoints table)"
+_FINECLIP = "the FineCLIP repository https://github.com/Timsty1/FineCLIP (checkpoints)"
+_COSMOS = "https://huggingface.co/sankim2/cosmos (cosmos_vitb16_merged30m.pt)"
+_FLAIR = "https://huggingface.co/xiaorui638/flair (flair-cc3m-recap.pt)"
+_TIPS = "the TIPS repository https://github.com/google-deepmind/tips (its download script)"
+_EVA02 = dict(
+    family="eva02",
+    dense_path=("MaskCLIP", False),
+    published_path="value-only last block with residual and FFN, no CLS term",
+    cls_term=False,
+)
+_COSMOS_FAMILY = dict(
+    family="cosmos",
+    dense_path=("SCLIP", False),
+    published_path="SCLIP attention (q-q + k-k) with residual and FFN, no CLS term",
+    cls_term=False,
+)
+_FLAIR_FAMILY = dict(
+    family="flair",
+    dense_path=("SegEarth", True),
+    published_path="SegEarth attention without residual; blocks 0-10 mix tokens here, "
+    "not in the published code",
+)
+_TIPS_FAMILY = dict(
+    family="tips",
+    companions=("{prefix}_text.npz", "tokenizer.model"),
+    dense_path=("SegEarth", True),
+    published_path="SegEarth attention without residual",
+)
+
+
+def _general(vit_types: tuple[str, ...], filename, published: str, **family) -> ZooEntry:
+    """A general-domain row: no QuickGELU/LongCLIP choice, fp32 as the published code ran."""
+    return ZooEntry(
+        vit_types,
+        filename,
+        False,
+        False,
+        published,
+        cuda_precision="fp32",
+        domain="general",
+        **family,
+    )
+
+
+_B_L = ("ViT-B-16", "ViT-L-14")
+_COSMOS_FILES = ("cosmos_vitb16_merged30m.pt", "cosmos_vitb16_merged30m_2.pt")  # release, seed
+_TIPS_FILE = "tips_oss_{v}_highres_distilled_vision.npz"
 
 MODEL_ZOO: dict[str, ZooEntry] = {
     "FarSLIP1": ZooEntry(("ViT-B-32", "ViT-B-16"), "FarSLIP1_{vit}.pt", True, False, _FARSLIP),
@@ -84,7 +145,16 @@ MODEL_ZOO: dict[str, ZooEntry] = {
         tag="metaclip_fullcc",
         domain="general",
     ),
+    "CLIPSelf": _general(_B_L, "eva_vit{v}_coco_clipself_proposals.pt", _CLIPSELF, **_EVA02),
+    "FineCLIP": _general(_B_L, "FineCLIP_coco_vit{v}.pt", _FINECLIP, **_EVA02),
+    "COSMOS": _general(("ViT-B-16",), _COSMOS_FILES, _COSMOS, **_COSMOS_FAMILY),
+    "FLAIR": _general(("ViT-B-16",), "flair-cc3m-recap.pt", _FLAIR, **_FLAIR_FAMILY),
+    "TIPS": _general(("ViT-B-14", "ViT-L-14"), _TIPS_FILE, _TIPS, **_TIPS_FAMILY),
 }
+# The published CLI's spellings of the same methods.
+ALIASES = {"cosmos": "COSMOS", "flair": "FLAIR", "tips": "TIPS"}
+# Families whose image and text towers are open_clip's CLIP (QuickGELU is a choice there).
+OPENCLIP_ARCHITECTURES = frozenset({"openclip", "cosmos", "flair"})
 
 
 @dataclass(frozen=True)
@@ -108,6 +178,23 @@ class ModelSource:
 LONG_CLIP_FLAG = {None: None, "disable": False, "load_from_scratch": True}
 
 
+def short_vit(vit_type: str) -> str:
+    """ViT-B-16 -> b16, as published file names spell it."""
+    match = re.fullmatch(r"ViT-([A-Za-z]+)-(\d+)", vit_type)
+    return f"{match.group(1).lower()}{match.group(2)}" if match else vit_type.lower()
+
+
+def checkpoint_names(entry: ZooEntry, vit_type: str) -> tuple[str, ...]:
+    """The file name(s) a zoo row accepts for a vit-type (first: the published one)."""
+    names = entry.filename if isinstance(entry.filename, tuple) else (entry.filename,)
+    return tuple(n.format(vit=vit_type, v=short_vit(vit_type)) for n in names if n)
+
+
+def _first_present(folder: str, names: tuple[str, ...]) -> str:
+    paths = [os.path.join(folder, n) for n in names]
+    return next((p for p in paths if os.path.isfile(p)), paths[0])
+
+
 def resolve_source(
     method: str,
     vit_type: str,
@@ -121,21 +208,29 @@ def resolve_source(
     ``long_clip`` is the ``--long-clip`` flag: None, 'disable' or 'load_from_scratch'.
     A zoo row that fixes LongCLIP is itself a request; the weights must agree with it.
     """
+    method = ALIASES.get(method, method)
     if method not in MODEL_ZOO:
         raise ZooError(f"unknown --method '{method}'; choose one of {', '.join(MODEL_ZOO)}")
     entry = MODEL_ZOO[method]
     if long_clip not in LONG_CLIP_FLAG:
         raise ZooError(f"--long-clip '{long_clip}': choose 'disable' or 'load_from_scratch'")
+    if long_clip is not None and entry.family != "openclip":
+        raise ZooError(f"--long-clip: --method {method} has no LongCLIP text tower (drop it)")
+    if fqg and entry.family not in OPENCLIP_ARCHITECTURES:
+        raise ZooError(f"--fqg: --method {method} is not an OpenCLIP architecture (drop it)")
     if entry.vit_types is not None and vit_type not in entry.vit_types and pretrained is None:
         raise ZooError(
             f"--method {method} is published for {' / '.join(entry.vit_types)}, not '{vit_type}' "
             "(pass --pretrained PATH to evaluate your own checkpoint of another size)"
         )
     long_request = LONG_CLIP_FLAG[long_clip] if long_clip is not None else entry.long_clip
+    names = checkpoint_names(entry, vit_type)
     if pretrained is not None:
         checkpoint: str | None = pretrained
-    elif entry.filename is not None:
-        checkpoint = os.path.join(checkpoint_dir, entry.filename.format(vit=vit_type))
+        if names and os.path.isdir(pretrained):  # a folder holding the published file(s)
+            checkpoint = _first_present(pretrained, names)
+    elif names:
+        checkpoint = _first_present(checkpoint_dir, names)
     else:
         checkpoint = None
     return ModelSource(
@@ -150,12 +245,59 @@ def resolve_source(
     )
 
 
+def companion_files(source: ModelSource) -> tuple[str, ...]:
+    """The files read together with ``source.checkpoint`` (TIPS: text weights, tokenizer)."""
+    entry = MODEL_ZOO.get(source.method)
+    if entry is None or not entry.companions or source.checkpoint is None:
+        return ()
+    folder, name = os.path.split(source.checkpoint)
+    prefix = name.rsplit("_", 1)[0]
+    return tuple(os.path.join(folder, c.format(prefix=prefix)) for c in entry.companions)
+
+
+def source_files(source: ModelSource) -> tuple[str, ...]:
+    """Every file the weights of ``source`` are read from (none for hub weights)."""
+    if source.checkpoint is None:
+        return ()
+    return (source.checkpoint, *companion_files(source))
+
+
 def check_checkpoint_exists(source: ModelSource) -> None:
     """A missing file is one line: where it was expected and where it is published."""
-    if source.checkpoint is None or os.path.isfile(source.checkpoint):
+    missing = [path for path in source_files(source) if not os.path.isfile(path)]
+    if not missing:
         return
-    raise CheckpointError(
-        f"checkpoint not found: {source.checkpoint} (--method {source.method} --vit-type "
-        f"{source.vit_type}; set --checkpoint-dir or --pretrained PATH); the weights are "
-        f"published at {source.published}"
+    entry = MODEL_ZOO.get(source.method)
+    published = source.published or (entry.published if entry else "")
+    names = checkpoint_names(entry, source.vit_type) if entry else ()
+    also = (
+        f" (also accepted: {', '.join(names[1:])})"
+        if missing[0] == source.checkpoint and len(names) > 1
+        else ""
     )
+    what = "checkpoint not found" if len(missing) == 1 else "checkpoint files not found"
+    raise CheckpointError(
+        f"{what}: {', '.join(missing)}{also} (--method {source.method} --vit-type "
+        f"{source.vit_type}; set --checkpoint-dir or --pretrained PATH); the weights are "
+        f"published at {published}"
+    )
+
+
+def dense_path_label(
+    method: str, model_type: str, ignore_residual: bool, cls_token_lambda: float
+) -> str | None:
+    """Whether a family's dense path is the published one or an extension of it, in words
+    (None for the OpenCLIP methods, whose published path is the configured one)."""
+    entry = MODEL_ZOO[ALIASES.get(method, method)]
+    if entry.dense_path is None:
+        return None
+    if (model_type, bool(ignore_residual)) == entry.dense_path:
+        label = f"published ({entry.published_path})"
+    else:
+        label = (
+            f"extension: {model_type} attention, ignore_residual={bool(ignore_residual)} on the "
+            f"{method} backbone (published: {entry.published_path})"
+        )
+    if cls_token_lambda and not entry.cls_term:
+        label += "; the cls_token_lambda CLS term is an extension (published: none)"
+    return label

@@ -6,6 +6,7 @@ sliding-window loop (SPEC §5) with the label rule (SPEC §7). Deliberately plai
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -33,7 +34,47 @@ SEGEARTH = {
     "iSAIDDataset": (0.4, 0),
 }
 
-VARIANTS = ["vanilla", "MaskCLIP", "SCLIP", "ClearCLIP", "SegEarth", "NACLIP", "GAV", "NOnly"]
+# SegEarth-OV's nine single-class benchmarks: class files and its configs' post-processing
+# (prob_thd, bg_idx, and xBD's cls_token_lambda 0).
+EXTRA_CLASSES = {
+    "WHUAerialDataset": "background / building",
+    "WHUSatIIDataset": "background / building",
+    "InriaDataset": "background / building",
+    "xBDDataset": "background / building",
+    "CHN6CUGDataset": "background / road",
+    "DeepGlobeRoadDataset": "background / road",
+    "MassachusettsRoadDataset": "background / road",
+    "SpaceNetRoadDataset": "background / road",
+    "WBSSIDataset": "background / water",
+}
+EXTRA_SEGEARTH = {
+    "WHUAerialDataset": (0.6, 0),
+    "WHUSatIIDataset": (0.7, 0),
+    "InriaDataset": (0.6, 0),
+    "xBDDataset": (0.0, 0),
+    "CHN6CUGDataset": (0.8, 0),
+    "DeepGlobeRoadDataset": (0.7, 0),
+    "MassachusettsRoadDataset": (0.7, 0),
+    "SpaceNetRoadDataset": (0.7, 0),
+    "WBSSIDataset": (0.6, 0),
+}
+
+VARIANTS = [
+    "vanilla",
+    "MaskCLIP",
+    "SCLIP",
+    "ClearCLIP",
+    "SegEarth",
+    "NACLIP",
+    "GAV",
+    "NOnly",
+    "GEM",
+]
+
+
+@functools.lru_cache(maxsize=8)
+def _prior(g: int) -> torch.Tensor:
+    return reference_prior(g)
 
 
 def reference_prior(g: int) -> torch.Tensor:
@@ -47,8 +88,28 @@ def reference_prior(g: int) -> torch.Tensor:
     return w
 
 
-def reference_attention(name, q, k, v, s, w):
-    """A for one head, written straight from the SPEC table."""
+def reference_gem(q, k, v, s, y):
+    """GEM (Bousselham et al., CVPR 2024), one head, one image: tau = s * mean_i |y_i|;
+    per t in (q, k, v): t1 = norm(softmax(tau * norm(t) norm(t)^T) norm(t)),
+    A_t = softmax(tau * norm(t1) norm(t1)^T); A = mean of the three."""
+    tau = s * float(sum(y[i].norm() for i in range(y.shape[0])) / y.shape[0])
+
+    def unit(t):
+        return t / t.norm(dim=-1, keepdim=True).clamp(min=1e-12)
+
+    out = torch.zeros(q.shape[0], q.shape[0])
+    for t in (q, k, v):
+        t0 = unit(t)
+        t1 = unit(torch.softmax(tau * (t0 @ t0.T), dim=-1) @ t0)
+        out += torch.softmax(tau * (t1 @ t1.T), dim=-1) / 3
+    return out
+
+
+def reference_attention(name, q, k, v, s, w, y=None):
+    """A for one head, written straight from the SPEC table (GEM: its paper; needs the
+    block's normalised input tokens ``y`` of this image)."""
+    if name == "GEM":
+        return reference_gem(q, k, v, s, y)
     sm = lambda t: torch.softmax(t, dim=-1)  # noqa: E731
     nq = q.norm(dim=-1)[:, None]
     nk = k.norm(dim=-1)[None, :]
@@ -81,7 +142,7 @@ def reference_last_block(block, x, name, ignore_residual, g):
             q = y[b] @ wq[sl].T + bq[sl]
             k = y[b] @ wk[sl].T + bk[sl]
             v = y[b] @ wv[sl].T + bv[sl]
-            per_head.append(reference_attention(name, q, k, v, s, w) @ v)
+            per_head.append(reference_attention(name, q, k, v, s, w, y[b]) @ v)
         out[b] = torch.cat(per_head, dim=-1) @ mha.out_proj.weight.T + mha.out_proj.bias
     if ignore_residual:
         return out
@@ -131,3 +192,92 @@ def reference_labels(logits, query_idx, scale, prob_thd, bg_idx):
     best, pred = cls.max(0)
     pred[best < prob_thd] = bg_idx
     return cls, pred
+
+
+# ---------------------------------------------------------------------------- model families
+# Plain per-formula forwards read straight from state_dict keys (SPEC §11), shared by the
+# family tests: the weights' names are the published (or open_clip) names.
+def layer_norm(x, w, b, eps):
+    mean = x.mean(dim=-1, keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=-1, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps) * w + b
+
+
+def gelu(x):
+    return 0.5 * x * (1 + torch.erf(x / math.sqrt(2)))
+
+
+def heads_attention(q, k, v, heads, mask=None):
+    """softmax(q k^T / sqrt(d) + mask) v per head; q, k, v: (B, N, C)."""
+    bsz, n, c = q.shape
+    d = c // heads
+    out = []
+    for h in range(heads):
+        sl = slice(h * d, (h + 1) * d)
+        scores = q[..., sl] @ k[..., sl].transpose(-2, -1) * d**-0.5
+        if mask is not None:
+            scores = scores + mask
+        out.append(torch.softmax(scores, dim=-1) @ v[..., sl])
+    return torch.cat(out, dim=-1)
+
+
+def clip_block(sd, p, x, heads, mask=None, eps=1e-5):
+    """An open_clip residual block (pre-LN, MHA with in_proj, GELU MLP) named ``p``."""
+    y = layer_norm(x, sd[p + "ln_1.weight"], sd[p + "ln_1.bias"], eps)
+    q, k, v = (y @ sd[p + "attn.in_proj_weight"].T + sd[p + "attn.in_proj_bias"]).chunk(3, -1)
+    attn = heads_attention(q, k, v, heads, mask)
+    x = x + attn @ sd[p + "attn.out_proj.weight"].T + sd[p + "attn.out_proj.bias"]
+    y = layer_norm(x, sd[p + "ln_2.weight"], sd[p + "ln_2.bias"], eps)
+    hidden = gelu(y @ sd[p + "mlp.c_fc.weight"].T + sd[p + "mlp.c_fc.bias"])
+    return x + hidden @ sd[p + "mlp.c_proj.weight"].T + sd[p + "mlp.c_proj.bias"]
+
+
+def clip_text(sd, p, tokens, heads, projection):
+    """CLIP text tower: embeddings + positions, causal blocks, ln_final, EOT (argmax)
+    token, @ ``projection`` (a matrix)."""
+    n = tokens.shape[1]
+    x = sd[p + "token_embedding.weight"][tokens] + sd[p + "positional_embedding"][:n]
+    mask = torch.full((n, n), float("-inf")).triu(1)
+    layers = len(
+        {k for k in sd if k.startswith(p + "transformer.resblocks.") and k.endswith("ln_1.weight")}
+    )
+    for i in range(layers):
+        x = clip_block(sd, f"{p}transformer.resblocks.{i}.", x, heads, mask)
+    x = layer_norm(x, sd[p + "ln_final.weight"], sd[p + "ln_final.bias"], 1e-5)
+    return x[torch.arange(len(tokens)), tokens.argmax(dim=-1)] @ projection
+
+
+def clip_vit_upto_last(sd, images, heads):
+    """open_clip ViT (keys ``visual.*``): conv1 patches, CLS, positions, ln_pre, every block
+    but the last. Returns (tokens, number of blocks)."""
+    w = sd["visual.conv1.weight"]
+    patch = w.shape[-1]
+    x = torch.nn.functional.conv2d(images, w, stride=patch).flatten(2).transpose(1, 2)
+    cls = sd["visual.class_embedding"].expand(len(images), 1, -1)
+    x = torch.cat([cls, x], dim=1) + sd["visual.positional_embedding"]
+    x = layer_norm(x, sd["visual.ln_pre.weight"], sd["visual.ln_pre.bias"], 1e-5)
+    layers = len(
+        {
+            k
+            for k in sd
+            if k.startswith("visual.transformer.resblocks.") and k.endswith("ln_1.weight")
+        }
+    )
+    for i in range(layers - 1):
+        x = clip_block(sd, f"visual.transformer.resblocks.{i}.", x, heads)
+    return x, layers
+
+
+def attention_output(name, q, k, v, heads, grid, y, prefix=1):
+    """Per head, per image: A (from ``reference_attention``) times v; q/k/v/y: (B, N, C)."""
+    bsz, n, c = q.shape
+    d = c // heads
+    w = torch.zeros(n, n)
+    w[prefix:, prefix:] = _prior(grid)[1:, 1:]
+    out = torch.zeros(bsz, n, c)
+    for b in range(bsz):
+        for h in range(heads):
+            sl = slice(h * d, (h + 1) * d)
+            a = reference_attention(name, q[b, :, sl], k[b, :, sl], v[b, :, sl], d**-0.5, w, y[b])
+            out[b, :, sl] = a @ v[b, :, sl]
+    return out

@@ -44,10 +44,58 @@ LAYOUTS: dict[str, Layout] = {
     ),
 }
 
+# SegEarth-OV's nine single-class benchmarks (this project's layout; labels 0/1).
+EXTRA_LAYOUTS: dict[str, Layout] = {
+    "WHUAerialDataset": Layout(
+        "WHU-BD/val/image", "WHU-BD/val/label_cvt", ".png", ".png", False, 2
+    ),
+    "WHUSatIIDataset": Layout(
+        "WHU-Sat-II/test/image", "WHU-Sat-II/test/label_cvt", ".tif", ".png", False, 2
+    ),
+    "InriaDataset": Layout(
+        "Inria/img_dir/split_test", "Inria/ann_dir/split_test", ".png", ".png", False, 2
+    ),
+    "xBDDataset": Layout(
+        "xBD/test/images_pre", "xBD/test/targets_cvt_pre", ".png", ".png", False, 2
+    ),
+    "CHN6CUGDataset": Layout(
+        "CHN6-CUG/val/image_cvt", "CHN6-CUG/val/label_cvt", ".jpg", ".png", False, 2
+    ),
+    "DeepGlobeRoadDataset": Layout(
+        "GlobalRoadSet_Val/DeepGlobe_test_1530/image_cvt",
+        "GlobalRoadSet_Val/DeepGlobe_test_1530/label_cvt",
+        ".jpg",
+        ".png",
+        False,
+        2,
+    ),
+    "MassachusettsRoadDataset": Layout(
+        "GlobalRoadSet_Val/Massachusetts_test_49/img",
+        "GlobalRoadSet_Val/Massachusetts_test_49/label_cvt",
+        ".jpg",
+        ".png",
+        False,
+        2,
+    ),
+    "SpaceNetRoadDataset": Layout(
+        "GlobalRoadSet_Val/SpaceNet_test_567/img",
+        "GlobalRoadSet_Val/SpaceNet_test_567/label_cvt",
+        ".jpg",
+        ".png",
+        False,
+        2,
+    ),
+    "WBSSIDataset": Layout("WBS-SI/Images", "WBS-SI/Masks_cvt", ".jpg", ".png", False, 2),
+}
+
 SIZES = ((120, 200), (256, 256), (90, 60), (300, 170))  # (H, W): padding, small sides, pull-back
 
 
 def register_tiny_models() -> None:
+    """Tiny architectures through each library's own registry: open_clip JSON configs
+    (tests/model_configs) and timm model functions (EVA02 and TIPS image towers)."""
+    import published_formats  # noqa: F401  (registers the tiny timm models)
+
     open_clip.add_model_config(MODEL_CONFIG_DIR)
 
 

@@ -13,8 +13,8 @@ from dense_attention import ATTENTIONS, dense_features, gaussian_prior, last_blo
 from references import VARIANTS, reference_last_block, reference_prior
 
 
-def test_table_has_the_eight_variants():
-    assert sorted(ATTENTIONS) == sorted(VARIANTS)
+def test_table_has_the_nine_variants():
+    assert sorted(ATTENTIONS) == sorted(VARIANTS) and len(VARIANTS) == 9
 
 
 def test_gaussian_prior_matches_spec():
@@ -23,6 +23,25 @@ def test_gaussian_prior_matches_spec():
     assert w[0].abs().sum() == 0 and w[:, 0].abs().sum() == 0  # CLS row and column
     assert w[1, 1] == 1.0 and math.isclose(w[1, 2].item(), math.exp(-0.5), rel_tol=1e-6)
     assert gaussian_prior(5, 5, torch.device("cpu"), torch.float32) is w  # built once
+
+
+def test_prior_after_cls_and_register_tokens():
+    """TIPS has a register token after CLS: both rows/columns are zero, the grid is as usual."""
+    w = gaussian_prior(3, 3, torch.device("cpu"), torch.float32, prefix=2)
+    assert w.shape == (11, 11) and w[:2].abs().sum() == 0 and w[:, :2].abs().sum() == 0
+    assert torch.allclose(w[2:, 2:], reference_prior(3)[1:, 1:], atol=1e-7)
+
+
+def test_gem_temperature_follows_the_token_norms():
+    """GEM's inverse temperature is s * mean |y_i|: scaling the block input changes A."""
+    torch.manual_seed(4)
+    q, k, v = torch.randn(3, 1, 2, 5, 8).unbind(0)
+    y = torch.randn(1, 5, 16)
+    w = torch.zeros(5, 5)
+    a = ATTENTIONS["GEM"](q, k, v, 8**-0.5, w, y)
+    assert torch.allclose(a.sum(-1), torch.ones(1, 2, 5), atol=1e-6)  # mean of 3 softmaxes
+    assert not torch.allclose(a, ATTENTIONS["GEM"](q, k, v, 8**-0.5, w, 3 * y))
+    assert torch.allclose(a, ATTENTIONS["GEM"](3 * q, 2 * k, v, 8**-0.5, w, y), atol=1e-6)
 
 
 @pytest.fixture(scope="module")

@@ -10,21 +10,28 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 
 from conftest import ROOT
-from ovss.config import DEFAULT_DATASETS, dataset_configs
+from ovss.config import DEFAULT_DATASETS, dataset_configs, load_config, select_datasets
 from ovss.data_check import dataset_layout
 from prompts import read_class_file
-from references import CLASSES, SEGEARTH
-from synthetic import LAYOUTS
+from references import CLASSES, EXTRA_CLASSES, EXTRA_SEGEARTH, SEGEARTH
+from synthetic import EXTRA_LAYOUTS, LAYOUTS
+
+ALL_LAYOUTS = {**LAYOUTS, **EXTRA_LAYOUTS}
+ALL_CLASSES = {**CLASSES, **EXTRA_CLASSES}
+ALL_SEGEARTH = {**SEGEARTH, **EXTRA_SEGEARTH}
 
 
 def test_every_dataset_has_a_config():
-    assert sorted(dataset_configs()) == sorted(DEFAULT_DATASETS) == sorted(LAYOUTS)
+    """The eight of the FarSLIP table are the default; SegEarth-OV's nine are on request."""
+    assert sorted(DEFAULT_DATASETS) == sorted(LAYOUTS)
+    assert sorted(dataset_configs()) == sorted(ALL_LAYOUTS)
+    assert len(ALL_LAYOUTS) == 17
 
 
-@pytest.mark.parametrize("dataset", DEFAULT_DATASETS)
+@pytest.mark.parametrize("dataset", sorted(ALL_LAYOUTS))
 def test_config_matches_spec(dataset):
     cfg = Config.fromfile(dataset_configs()[dataset])
-    layout = LAYOUTS[dataset]
+    layout = ALL_LAYOUTS[dataset]
     ds_cfg = cfg.test_dataloader.dataset
     assert ds_cfg.data_prefix == dict(img_path=layout.img_dir, seg_map_path=layout.ann_dir)
     init_default_scope("mmseg")
@@ -39,9 +46,34 @@ def test_config_matches_spec(dataset):
         ",".join(q for q, i in zip(queries, idx, strict=True) if i == k)
         for k in range(max(idx) + 1)
     ]
-    assert " / ".join(lines) == CLASSES[dataset]
+    assert " / ".join(lines) == ALL_CLASSES[dataset]
     post = cfg.segearth_postprocess
-    assert (post.prob_thd, post.bg_idx) == SEGEARTH[dataset]
+    assert (post.prob_thd, post.bg_idx) == ALL_SEGEARTH[dataset]
+
+
+def test_dataset_groups():
+    available = dataset_configs()
+    assert select_datasets(None, available) == list(DEFAULT_DATASETS)
+    every = select_datasets("segearth-all", available)
+    assert every[:8] == list(DEFAULT_DATASETS) and sorted(every) == sorted(ALL_LAYOUTS)
+    assert select_datasets("segearth-road,UDD5Dataset", available) == [
+        "CHN6CUGDataset",
+        "DeepGlobeRoadDataset",
+        "MassachusettsRoadDataset",
+        "SpaceNetRoadDataset",
+        "UDD5Dataset",
+    ]
+    assert select_datasets("WBSSIDataset,segearth-water", available) == ["WBSSIDataset"]
+
+
+@pytest.mark.parametrize("dataset,lam", [("xBDDataset", 0.0), ("InriaDataset", -0.3)])
+def test_segearth_protocol_cls_bias_per_dataset(dataset, lam):
+    """SegEarth-OV ran xBD without the CLS bias (its cls_token_lambda=0), the rest with -0.3."""
+    cfg = load_config(
+        dataset_configs()[dataset], {"protocol": "segearth", "model.model_name": "CLIP"}
+    )
+    assert cfg.model.cls_token_lambda == lam
+    assert (cfg.model.prob_thd, cfg.model.bg_idx) == EXTRA_SEGEARTH[dataset]
 
 
 def test_base_config_pipeline_is_the_published_one():

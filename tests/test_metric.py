@@ -59,3 +59,10 @@ def test_labels_outside_the_class_list_are_a_data_error():
     label[0, 0] = 255  # ignored: fine
     metric.process({}, [sample(np.zeros((4, 4)), label)])
     assert len(metric.results) == 1  # kept, counted
+
+
+def test_a_label_of_another_size_than_its_image_is_a_data_error():
+    metric = OVSSIoUMetric()
+    metric.dataset_meta = {"classes": ["a", "b"]}
+    with pytest.raises(DataError, match=r"x.png: label is 4x3 but its image .* is 5x3"):
+        metric.process({}, [sample(np.zeros((3, 5)), np.zeros((3, 4), dtype=np.int64))])

@@ -52,7 +52,11 @@ def test_seg_logits_equal_one_window_loop(segmentor, size, ori):
     assert got.shape == want.shape == (len(segmentor.queries), *ori)
     assert (got - want).abs().max().item() <= 1e-5
     sample = SegDataSample(metainfo=dict(ori_shape=ori))
-    segmentor.predict(img, [sample])
+    segmentor.keep_probs = True
+    try:
+        segmentor.predict(img, [sample])
+    finally:
+        segmentor.keep_probs = False
     probs, pred = reference_labels(want, segmentor.query_idx.tolist(), 50, 0.0, 0)
     assert (sample.seg_logits.data - probs).abs().max().item() <= 1e-5
     assert (sample.pred_sem_seg.data[0] == pred).float().mean().item() >= 0.999

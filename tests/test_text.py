@@ -33,20 +33,30 @@ def test_query_features_follow_spec(tiny_checkpoint):
         assert (got[i] - mean / mean.norm()).abs().max().item() <= 1e-5
 
 
-def test_query_features_cached_in_memory_and_on_disk(tmp_path, tiny_checkpoint, monkeypatch):
+def test_query_features_cached_per_query_in_memory_and_on_disk(
+    tmp_path, tiny_checkpoint, monkeypatch
+):
     model = tiny_model(tiny_checkpoint)
-    calls = []
+    encoded = []
     real = text_mod.encode_queries
     monkeypatch.setattr(
-        text_mod, "encode_queries", lambda *a, **k: calls.append(1) or real(*a, **k)
+        text_mod, "encode_queries", lambda m, q, *a: encoded.append(list(q)) or real(m, q, *a)
     )
     clear_memory_cache()
     first = query_features(model, ["road", "tree"], str(tmp_path))
     again = query_features(model, ["road", "tree"], str(tmp_path))
-    assert calls == [1] and again is first
+    assert encoded == [["road", "tree"]] and torch.equal(again, first)
     assert len(os.listdir(tmp_path)) == 1
     clear_memory_cache()  # a new process: the disk cache answers
-    from_disk = query_features(model, ["road", "tree"], str(tmp_path))
-    assert calls == [1] and torch.equal(from_disk, first)
-    query_features(model, ["road", "grass"], str(tmp_path))  # other class names: new key
-    assert calls == [1, 1] and len(os.listdir(tmp_path)) == 2
+    from_disk = query_features(model, ["tree", "road"], str(tmp_path))
+    assert encoded == [["road", "tree"]] and torch.equal(from_disk, first.flip(0))
+    # another class file sharing a name: only the new name is encoded, same file extended
+    mixed = query_features(model, ["grass", "road"], str(tmp_path))
+    assert encoded == [["road", "tree"], ["grass"]] and len(os.listdir(tmp_path)) == 1
+    assert torch.equal(mixed[1], first[0])
+    clear_memory_cache()
+    assert torch.equal(query_features(model, ["grass"], str(tmp_path))[0], mixed[0])
+    assert encoded == [["road", "tree"], ["grass"]]
+    # the features of one query do not depend on the other queries encoded with it
+    alone = encode_queries(model, ["tree"])
+    assert (alone[0] - first[1]).abs().max().item() <= 1e-6

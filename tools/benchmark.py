@@ -1,18 +1,26 @@
-"""Speed ratios of RS-OVSS's paths against their plain alternatives, measured in one run.
+"""Speed of RS-OVSS's paths, as ratios measured in one run (random weights, nothing downloaded).
 
-    .venv/bin/python tools/benchmark.py --vit-type ViT-B-16 --device cpu
+    .venv/bin/python tools/benchmark.py end-to-end --device cuda            # 800 x 896x896
+    .venv/bin/python tools/benchmark.py end-to-end --device cpu --num-images 8 --size 448
+    .venv/bin/python tools/benchmark.py components --vit-type ViT-B-16 --device cpu
 
-1. sliding window: all windows of an image as one batch vs one window at a time;
-2. text features: encoding up to the end-of-text token vs all context positions, and the
-   cache (memory, disk) vs encoding the 80-template ensemble again.
-Random weights (or --pretrained) and a synthetic 448x448 image; nothing is downloaded.
-Results are ratios of medians from the same run; absolute times depend on the machine.
+end-to-end: generates N images of size S in one dataset layout (default iSAID, 16 classes)
+and times the CLI's own path (config resolution, Runner, loader, segmentor, metric) in one
+process: time to the first evaluated image with its breakdown, steady-state images/s,
+achieved TFLOP/s of the image tower next to a matmul rate measured in the same run, peak
+memory, and the ratio against the one-window-at-a-time mode (batch 1, window_batch 1).
+
+components: all windows of an image in one batch vs one at a time; text encoding up to the
+end-of-text token vs all positions; the text cache (memory, disk) vs encoding again.
+Absolute times depend on the machine; compare the ratios.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
+import resource
 import statistics
 import sys
 import tempfile
@@ -22,14 +30,25 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import mmcv_compat  # noqa: E402,F401  (before mmseg)
 
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
 import open_clip  # noqa: E402
 import torch  # noqa: E402
+from mmengine.hooks import Hook  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
-from customized_segmentor import slide_windows  # noqa: E402
+from customized_segmentor import CustomizedSegmentation, slide_windows  # noqa: E402
 from model_families import clear_memory_cache, encode_queries, query_features  # noqa: E402
-from ovss.config import BASE_CONFIG, hide_gpus_for_cpu_runs, load_config  # noqa: E402
-from ovss.evaluate import prepare  # noqa: E402
+from ovss import profile  # noqa: E402
+from ovss.config import (  # noqa: E402
+    BASE_CONFIG,
+    dataset_configs,
+    hide_gpus_for_cpu_runs,
+    load_config,
+)
+from ovss.data_check import dataset_layout  # noqa: E402
+from ovss.evaluate import RunOptions, evaluate, prepare  # noqa: E402
 from ovss.flags import add_model_flags, config_overrides  # noqa: E402
 
 
@@ -44,31 +63,186 @@ def median_time(fn, repeats: int, sync) -> float:
     return statistics.median(times)
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_model_flags(p)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--size", type=int, nargs=2, default=(448, 448), metavar=("H", "W"))
-    args = p.parse_args()
+def random_weights(args: argparse.Namespace, folder: str) -> dict:
+    """Without --method/--pretrained: a seeded random OpenCLIP checkpoint (nothing downloaded)."""
+    if args.pretrained is not None or args.method is not None:
+        return {}
+    vit_type = args.vit_type or "ViT-B-16"
+    path = os.path.join(folder, f"random_{vit_type}.pt")
+    torch.manual_seed(0)
+    torch.save(open_clip.create_model(vit_type).state_dict(), path)
+    return {"model.model_name": "CLIP", "model.vit_type": vit_type, "model.pretrained": path}
 
-    tmp = tempfile.mkdtemp()
-    overrides = config_overrides(args)
-    if args.pretrained is None and args.method is None:  # random weights, nothing downloaded
-        vit_type = args.vit_type or "ViT-B-16"
-        ckpt = os.path.join(tmp, "random.pt")
-        torch.save(open_clip.create_model(vit_type).state_dict(), ckpt)
-        overrides.update({"model.model_name": "CLIP", "model.pretrained": ckpt})
-    cls_file = os.path.join(tmp, "cls.txt")
+
+def sync_for(device: str):
+    return torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+
+
+# ----------------------------------------------------------------------------- end-to-end
+def write_dataset(cfg, root: str, count: int, size: int, seed: int = 0) -> None:
+    """``count`` smooth random images with random labels in the dataset config's layout."""
+    layout = dataset_layout(cfg.test_dataloader.dataset)
+    rng = np.random.default_rng(seed)
+    img_dir = os.path.join(root, os.path.relpath(layout.img_dir, layout.root))
+    seg_dir = os.path.join(root, os.path.relpath(layout.seg_dir, layout.root))
+    os.makedirs(img_dir, exist_ok=True)
+    os.makedirs(seg_dir, exist_ok=True)
+    high = len(layout.classes) + (1 if layout.reduce_zero_label else 0)
+    for i in range(count):
+        small = rng.integers(0, 256, (size // 32, size // 32, 3), dtype=np.uint8)
+        image = cv2.resize(small, (size, size), interpolation=cv2.INTER_CUBIC)
+        label = cv2.resize(
+            rng.integers(0, high, (size // 64, size // 64), dtype=np.uint8),
+            (size, size),
+            interpolation=cv2.INTER_NEAREST,
+        )
+        cv2.imwrite(os.path.join(img_dir, f"b{i:05d}{layout.img_suffix}"), image)
+        cv2.imwrite(os.path.join(seg_dir, f"b{i:05d}{layout.seg_suffix}"), label)
+
+
+class Timeline(Hook):
+    """Start and end of every test iteration (images/s once the first batches are done)."""
+
+    priority = "LOWEST"
+
+    def __init__(self, sync) -> None:
+        self.sync, self.starts, self.times, self.counts = sync, [], [], []
+
+    def before_test_iter(self, runner, batch_idx, data_batch=None) -> None:
+        self.starts.append(time.perf_counter())
+
+    def after_test_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        self.sync()
+        self.times.append(time.perf_counter())
+        self.counts.append(len(outputs))
+
+    def steady_rate(self) -> float:
+        """Images/s over the second half of the iterations (start-up excluded), from the
+        start of the first of them (so the loader's wait counts) to the end of the last."""
+        half = len(self.times) // 2
+        seconds = self.times[-1] - self.starts[half]
+        return sum(self.counts[half:]) / seconds
+
+
+def run_once(cfg, name: str, work_dir: str, sync) -> tuple[Timeline, float, float]:
+    """One evaluation through the CLI path; returns (timeline, tower seconds, tower FLOPs)."""
+    timeline = Timeline(sync)
+    cfg.custom_hooks = []
+    tower = {"seconds": 0.0, "windows": 0}
+    original = CustomizedSegmentation.grid_logits
+
+    def timed(self, inputs):
+        sync()
+        start = time.perf_counter()
+        out = original(self, inputs)
+        sync()
+        tower["seconds"] += time.perf_counter() - start
+        tower["windows"] += len(inputs)
+        return out
+
+    CustomizedSegmentation.grid_logits = timed
+    try:
+        evaluate({name: cfg}, RunOptions(work_dir=work_dir, hooks=(timeline,)))
+    finally:
+        CustomizedSegmentation.grid_logits = original
+    return timeline, tower["seconds"], tower["windows"]
+
+
+def window_flops(cfg) -> float:
+    """FLOPs of one window through the image tower (counted by torch, not estimated)."""
+    seg = MODELS.build(cfg.model)
+    size = seg.model.image_size
+    x = torch.zeros(1, 3, *size, device=cfg.model.device)
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        seg.grid_logits(x)
+    return float(counter.get_total_flops())
+
+
+def matmul_rate(device: str, dtype: torch.dtype, sync, n: int = 2048) -> float:
+    """Dense matmul TFLOP/s in the run's precision on this device (the same run's yardstick)."""
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    seconds = median_time(lambda: a @ b, 5, sync)
+    return 2 * n**3 / seconds / 1e12
+
+
+def peak_memory(device: str) -> str:
+    if device.startswith("cuda"):
+        return f"{torch.cuda.max_memory_allocated() / 2**30:.2f} GiB (CUDA, allocated)"
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+    return f"{rss:.2f} GiB (process RSS)"
+
+
+def end_to_end(args: argparse.Namespace) -> None:
+    folder = tempfile.mkdtemp(prefix="ovss-bench-")
+    overrides = {**config_overrides(args), **random_weights(args, folder)}
+    overrides["test_dataloader.dataset.data_root"] = os.path.join(folder, "data")
+    overrides["model.text_cache_dir"] = os.path.join(folder, "text_cache")
+    configs = dataset_configs()
+    cfg = load_config(configs[args.layout], overrides, args.cfg_options)
+    hide_gpus_for_cpu_runs(cfg)
+    prepare({args.layout: cfg})
+    write_dataset(cfg, overrides["test_dataloader.dataset.data_root"], args.num_images, args.size)
+    device = cfg.model.device
+    sync = sync_for(device)
+
+    timeline, tower_s, windows = run_once(copy.deepcopy(cfg), args.layout, folder, sync)
+    first_image = timeline.times[0] - profile.START
+    breakdown = profile.report()
+    rate = timeline.steady_rate()
+    flops = window_flops(cfg)
+    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+    peak = matmul_rate(device, dtype[cfg.model.precision], sync)
+    achieved = flops * windows / tower_s / 1e12
+
+    slow = copy.deepcopy(cfg)
+    slow.model.window_batch = 1
+    slow.test_dataloader.batch_size = 1
+    subset = min(args.num_images, args.baseline_images)
+    slow_root = os.path.join(folder, "data_subset")
+    write_dataset(slow, slow_root, subset, args.size)
+    slow.test_dataloader.dataset.data_root = slow_root
+    slow_timeline, _, _ = run_once(slow, args.layout, os.path.join(folder, "slow"), sync)
+    slow_rate = slow_timeline.steady_rate()
+
+    m = cfg.model
+    print()
+    print(
+        f"end-to-end: {args.num_images} images {args.size}x{args.size}, {args.layout}, "
+        f"{m.model_name} {m.vit_type}, {m.model_type}, {m.precision} on {device}, "
+        f"batch {cfg.test_dataloader.batch_size}, window_batch {m.window_batch}, "
+        f"workers {cfg.test_dataloader.num_workers}"
+    )
+    print(f"time to first evaluated image: {first_image:.2f} s (process start)")
+    print(breakdown)
+    print(f"steady state: {rate:.2f} images/s ({args.num_images / rate:.1f} s for the set)")
+    print(
+        f"image tower: {flops / 1e9:.1f} GFLOP/window, {windows} windows in {tower_s:.2f} s "
+        f"-> {achieved:.3f} TFLOP/s; matmul {peak:.3f} TFLOP/s ({achieved / peak:.0%} of it)"
+    )
+    print(f"peak memory: {peak_memory(device)}")
+    print(
+        f"one-window-at-a-time mode ({subset} images): {slow_rate:.2f} images/s -> "
+        f"batched is {rate / slow_rate:.2f}x"
+    )
+
+
+# ----------------------------------------------------------------------------- components
+def components(args: argparse.Namespace) -> None:
+    folder = tempfile.mkdtemp(prefix="ovss-bench-")
+    overrides = {**config_overrides(args), **random_weights(args, folder)}
+    cls_file = os.path.join(folder, "cls.txt")
     with open(cls_file, "w") as f:
         f.write("background\nbuilding,roof,house\nroad\ntree,forest\nwater\ncar\nclutter\n")
-    overrides.update({"model.name_path": cls_file, "model.text_cache_dir": os.path.join(tmp, "c")})
+    overrides["model.name_path"] = cls_file
+    overrides["model.text_cache_dir"] = os.path.join(folder, "c")
     cfg = load_config(BASE_CONFIG, overrides, args.cfg_options)
     hide_gpus_for_cpu_runs(cfg)
     prepare({"benchmark": cfg})
     device = cfg.model.device
     seg = MODELS.build(cfg.model).to(device)
     model = seg.model
-    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    sync = sync_for(device)
     image = torch.randn(1, 3, *args.size, device=device)
     boxes = slide_windows(*args.size, seg.slide_crop, seg.slide_stride)
 
@@ -88,12 +262,11 @@ def main() -> None:
     finally:
         del model.encode_text
     warm = median_time(lambda: query_features(model, queries), args.repeats, sync)
-    cache = os.path.join(tmp, "cache")
+    cache = os.path.join(folder, "cache")
     query_features(model, queries, cache)
     disk = median_time(
         lambda: (clear_memory_cache(), query_features(model, queries, cache)), args.repeats, sync
     )
-
     print(
         f"device={device} precision={cfg.model.precision} vit_type={cfg.model.vit_type} "
         f"image={args.size[0]}x{args.size[1]} windows={len(boxes)} queries={len(queries)}"
@@ -110,6 +283,24 @@ def main() -> None:
         f"text features: encode {cold * 1e3:.1f} ms vs memory cache {warm * 1e3:.3f} ms "
         f"({cold / warm:.0f}x) vs disk cache {disk * 1e3:.1f} ms ({cold / disk:.0f}x)"
     )
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    e2e = add_model_flags(sub.add_parser("end-to-end", help="the CLI path on generated data"))
+    e2e.add_argument("--num-images", type=int, default=800)
+    e2e.add_argument("--size", type=int, default=896)
+    e2e.add_argument("--layout", default="iSAIDDataset", help="dataset type (16 classes)")
+    e2e.add_argument(
+        "--baseline-images", type=int, default=50, help="images for the one-at-a-time mode"
+    )
+    e2e.add_argument("--protocol", choices=("farslip", "segearth"))
+    parts = add_model_flags(sub.add_parser("components", help="window batching, text cache"))
+    parts.add_argument("--repeats", type=int, default=3)
+    parts.add_argument("--size", type=int, nargs=2, default=(448, 448), metavar=("H", "W"))
+    args = p.parse_args(argv)
+    end_to_end(args) if args.command == "end-to-end" else components(args)
 
 
 if __name__ == "__main__":

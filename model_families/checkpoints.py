@@ -1,0 +1,160 @@
+"""Reading published checkpoint files and loading them strictly, for every family.
+
+One place for the facts all families share: wrapper dicts and DDP/compile prefixes, the
+strict key/shape check, and the diagnosis when a file belongs to another family (so a wrong
+``--method`` is one line that names the right one, not a list of 300 missing keys).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import torch
+from torch import Tensor, nn
+
+from ovss.errors import CheckpointError
+from ovss.zoo import MODEL_ZOO
+
+PREFIXES = ("module.", "_orig_mod.")  # DDP and torch.compile wrappers
+
+# What a family's files are called in messages.
+FAMILY_NAMES = {
+    "openclip": "an OpenCLIP",
+    "eva02": "an EVA02-CLIP (CLIPSelf / FineCLIP)",
+    "cosmos": "a COSMOS",
+    "flair": "a FLAIR",
+    "tips": "a TIPS",
+}
+
+# A COSMOS file is an OpenCLIP file plus training-only keys: OpenCLIP-looking keys are its own.
+COMPATIBLE = {"cosmos": ("openclip",)}
+
+
+def strip_prefixes(key: str) -> str:
+    """``module.`` / ``_orig_mod.`` removed (repeatedly: DDP around a compiled model)."""
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in PREFIXES:
+            if key.startswith(prefix):
+                key, stripped = key[len(prefix) :], True
+    return key
+
+
+def read_torch_checkpoint(path: str, wrappers: tuple[str, ...] = ("state_dict",)) -> dict:
+    """The state_dict of a ``torch.save`` file: the first of ``wrappers`` present, else the
+    file itself; prefixes stripped. Read with ``weights_only=True`` (no code runs)."""
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any failure here means "not loadable"
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(
+            f"{path}: not a loadable PyTorch checkpoint with weights_only=True ({first[:160]})"
+        ) from None
+    if isinstance(obj, dict):
+        for key in wrappers:
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not all(isinstance(v, Tensor) for v in obj.values()):
+        raise CheckpointError(
+            f"{path}: not a state_dict (expected a dict of tensors, or one under "
+            f"{' / '.join(repr(w) for w in wrappers)})"
+        )
+    return {strip_prefixes(k): v for k, v in obj.items()}
+
+
+def guess_family(keys: Iterable[str]) -> str | None:
+    """Which family's published format a set of keys is (None: none we know)."""
+    keys = set(keys)
+    if "register_tokens" in keys or "blocks.0.attn.qkv.weight" in keys:
+        return "tips"
+    if keys & {"visual.pos_embed", "visual.trunk.pos_embed", "visual.blocks.0.attn.q_proj.weight"}:
+        return "eva02"
+    if keys & {"image_post.proj", "text_post.proj", "visual_proj.attn.in_proj_weight"}:
+        return "flair"
+    if keys & {"distill_logit_scale", "visual.attn_cross_pool.attn.in_proj_weight"}:
+        return "cosmos"
+    if keys & {"visual.conv1.weight", "visual.class_embedding"}:
+        return "openclip"
+    return None
+
+
+def wrong_family(path: str, keys: Iterable[str], family: str) -> CheckpointError | None:
+    """The one-line diagnosis when ``keys`` are another family's format, else None."""
+    guessed = guess_family(keys)
+    if guessed is None or guessed == family or guessed in COMPATIBLE.get(family, ()):
+        return None
+    methods = [m for m, e in MODEL_ZOO.items() if e.family == guessed]
+    if guessed == "openclip":
+        methods = ["CLIP --pretrained PATH (or the zoo method it was published as)"]
+    return CheckpointError(
+        f"{path}: looks like {FAMILY_NAMES[guessed]} checkpoint, not {FAMILY_NAMES[family]} "
+        f"one; use --method {' or '.join(methods)}"
+    )
+
+
+def _few(keys: list[str]) -> str:
+    return ", ".join(keys[:3]) + (f" (+{len(keys) - 3} more)" if len(keys) > 3 else "")
+
+
+def check_keys(
+    given: Mapping[str, Tensor],
+    expected: Mapping[str, Tensor],
+    path: str,
+    family: str,
+    what: str,
+    file_keys: Iterable[str] | None = None,
+) -> None:
+    """Every expected key present with its shape, nothing else; else one error line
+    (another family's file is named as such, judged from ``file_keys``: the names as in the
+    file, before any renaming; default the given keys)."""
+    missing = [k for k in expected if k not in given]
+    unexpected = [k for k in given if k not in expected]
+    wrong = [
+        k for k in expected if k in given and tuple(given[k].shape) != tuple(expected[k].shape)
+    ]
+    if not (missing or unexpected or wrong):
+        return
+    diagnosis = wrong_family(path, given if file_keys is None else file_keys, family)
+    if diagnosis is not None:
+        raise diagnosis
+    parts = [f"{path}: does not match {what}"]
+    if missing:
+        parts.append(f"missing {_few(missing)}")
+    if unexpected:
+        parts.append(f"unexpected {_few(unexpected)}")
+    if wrong:
+        k = wrong[0]
+        parts.append(
+            f"shape mismatch {_few(wrong)} (e.g. {k}: file {tuple(given[k].shape)} vs model "
+            f"{tuple(expected[k].shape)}): wrong --vit-type?"
+        )
+    raise CheckpointError("; ".join(parts))
+
+
+def load_strict(
+    module: nn.Module,
+    state_dict: Mapping[str, Tensor],
+    path: str,
+    family: str,
+    what: str,
+    file_keys: Iterable[str] | None = None,
+) -> None:
+    """``check_keys`` against the module, then ``load_state_dict(strict=True)``."""
+    check_keys(state_dict, module.state_dict(), path, family, what, file_keys)
+    module.load_state_dict(dict(state_dict), strict=True)
+
+
+def require_keys(keys: Iterable[str], required: Iterable[str], path: str, family: str) -> None:
+    """The family's own key names must be there (so a plain file of another family that
+    would happen to fit after renaming is not taken for this one)."""
+    keys = set(keys)
+    missing = [k for k in required if k not in keys]
+    if missing:
+        diagnosis = wrong_family(path, keys, family)
+        if diagnosis is not None:
+            raise diagnosis
+        raise CheckpointError(
+            f"{path}: not {FAMILY_NAMES[family]} checkpoint (missing {_few(missing)})"
+        )

@@ -1,0 +1,61 @@
+"""FLAIR: open_clip's ViT-B-16 (GELU) with FLAIR's projections renamed (SPEC §11.3).
+
+FLAIR keeps its projections outside the towers: ``image_post.proj`` (768 -> 512) is
+open_clip's ``visual.proj`` and ``text_post.proj`` its ``text_projection``, so the stock model
+computes FLAIR's ``image_post(ln_post(x))`` and ``text_post(encode_text(.))`` exactly.
+``visual_proj`` (an attention pooler used only for retrieval) and ``logit_bias`` are accepted
+and ignored by name. Text uses the standard CLIP BPE (the published copy of FLAIR's vocabulary
+file is empty), and every block mixes tokens (the published path feeds sequence-first
+tensors to batch-first blocks, so blocks 0-10 mix none): both as FLAIR's authors intended.
+"""
+
+from __future__ import annotations
+
+from long_clip import LoadedModel, build_model
+from ovss.errors import CheckpointError
+from ovss.files import file_fingerprint
+from ovss.zoo import ModelSource, check_checkpoint_exists
+
+from .checkpoints import load_strict, read_torch_checkpoint, require_keys
+from .openclip import DTYPES, OpenCLIPModel
+
+RENAMES = {"image_post.proj": "visual.proj", "text_post.proj": "text_projection"}
+POOLER = tuple(
+    f"visual_proj.{k}"
+    for k in (
+        "attn.in_proj_weight",
+        "attn.in_proj_bias",
+        "attn.out_proj.weight",
+        "attn.out_proj.bias",
+        "ln_q.weight",
+        "ln_q.bias",
+        "ln_k.weight",
+        "ln_k.bias",
+        "ln_v.weight",
+        "ln_v.bias",
+    )
+)
+IGNORED = frozenset({*POOLER, "logit_bias"})
+
+
+def to_open_clip_keys(state_dict: dict) -> dict:
+    """FLAIR's keys as open_clip's CLIP names them (unused heads dropped by name)."""
+    return {RENAMES.get(k, k): v for k, v in state_dict.items() if k not in IGNORED}
+
+
+def load(source: ModelSource, device: str, precision: str) -> OpenCLIPModel:
+    """Build open_clip's CLIP for ``source.vit_type`` and load a FLAIR file strictly, its
+    projections renamed and its retrieval pooler ignored by name."""
+    check_checkpoint_exists(source)
+    path = source.checkpoint
+    if path is None:
+        raise CheckpointError(f"--method {source.method}: needs a checkpoint file")
+    fingerprint = file_fingerprint(path)
+    state_dict = read_torch_checkpoint(path)
+    require_keys(state_dict, (*RENAMES, *POOLER), path, "flair")
+    model = build_model(source.vit_type, source.quick_gelu, long_clip=False)
+    what = f"open_clip {source.vit_type}"
+    load_strict(model, to_open_clip_keys(state_dict), path, "flair", what, state_dict)
+    model = model.to(device=device, dtype=DTYPES[precision]).eval()
+    loaded = LoadedModel(model, source, False, fingerprint, int(model.context_length))
+    return OpenCLIPModel(loaded, family="flair")

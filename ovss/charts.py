@@ -1,0 +1,51 @@
+"""Per-class IoU bar charts, one PNG per dataset, written beside the result tables."""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+from .results import CHART_DIR  # noqa: E402
+
+
+def chart_path(out_dir: str, dataset: str) -> str:
+    return os.path.join(out_dir, CHART_DIR, f"{dataset}.png")
+
+
+def save_iou_chart(out_dir: str, record: dict, label: str) -> str:
+    """Horizontal bars of each class's IoU (%) with the mIoU as a line; absent classes
+    (no prediction, no label: excluded from the mIoU) are marked n/a."""
+    metrics, settings = record["metrics"], record["settings"]
+    classes, ious = metrics["classes"], metrics["IoU"]
+    height = 1.2 + 0.32 * len(classes)
+    fig, ax = plt.subplots(figsize=(7.5, height), dpi=100)
+    values = [0.0 if v is None else v for v in ious]
+    bars = ax.barh(range(len(classes)), values, color="#4C72B0")
+    for bar, value in zip(bars, ious, strict=True):
+        text = "n/a" if value is None else f"{value:.1f}"
+        ax.text(bar.get_width() + 0.5, bar.get_y() + bar.get_height() / 2, text, va="center")
+    ax.axvline(
+        metrics["mIoU"], color="#C44E52", linestyle="--", label=f"mIoU {metrics['mIoU']:.2f}"
+    )
+    ax.set_yticks(range(len(classes)), classes)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 105)
+    ax.set_xlabel("IoU (%)")
+    ax.set_title(
+        f"{record['dataset']}: {label}, {settings.get('model_type')}, "
+        f"{settings.get('protocol')}, {settings.get('precision')}",
+        fontsize=9,
+    )
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    path = chart_path(out_dir, record["dataset"])
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp)
+    plt.close(fig)
+    os.replace(tmp, path)  # atomic, like every result file
+    return path

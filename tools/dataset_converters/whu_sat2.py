@@ -1,0 +1,30 @@
+"""WHU Building, satellite dataset II (East Asia) (SegEarth-OV's WHU-Sat.II): the test tiles.
+
+Raw: ``Satellite_dataset_II_East_Asia`` (zip or folder) with ``1.cropped/test/image/<n>.tif``
+and ``1.cropped/test/label/<n>.tif`` (512x512; ``train/`` is skipped).
+Output: ``WHU-Sat-II/test/image/<n>.tif`` (copied) and ``WHU-Sat-II/test/label_cvt/<n>.png``:
+labels 0/255 -> 0 background / 1 building (>= 128 is 1, SegEarth-OV's ``whu.py``).
+**3726** test tiles.
+"""
+
+from __future__ import annotations
+
+from .common import Converter, Entry, Job, Out, folder_plan, grey_threshold, in_folder, select_split
+
+
+def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
+    entries = select_split(entries, "test", ("train", "0.original"))
+    return folder_plan(
+        entries, out, "WHU-Sat.II", in_folder("image"), in_folder("label"), grey_threshold(128)
+    )
+
+
+CONVERTER = Converter(
+    name="whu-sat-ii",
+    dataset="WHUSatIIDataset",
+    title="WHU Building (satellite II)",
+    raw="Satellite_dataset_II_East_Asia (zip or folder) with 1.cropped/test/image and label",
+    plan=plan,
+    expected=3726,
+    aliases=("whu-sat2", "whu-satii", "whu-sat.ii"),
+)
