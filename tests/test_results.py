@@ -27,9 +27,7 @@ def record(dataset, miou, classes=("a", "b")):
 def test_summary_files(tmp_path):
     out = str(tmp_path)
     records = [record("A", 10.0), record("B", 21.12345)]
-    results.write_summary(
-        out, "ViT-B-16 CLIP", {"method": "CLIP", "protocol": "farslip"}, records
-    )
+    results.write_summary(out, "ViT-B-16 CLIP", {"method": "CLIP", "protocol": "farslip"}, records)
     total = open(os.path.join(out, results.TOTAL_FILE)).read().splitlines()
     assert total == ["A,B,mean", "10.0000,21.1234,15.5617"]
     rows = list(csv.DictReader(open(os.path.join(out, results.CSV_FILE))))
