@@ -39,7 +39,8 @@ class DenseCLIP(nn.Module):
         raise NotImplementedError
 
     def encode_text(self, tokens: Tensor) -> Tensor:
-        """(n, D) text features in the joint space, not normalised."""
+        """(n, D) text features in the joint space (normalised or not: the ensemble
+        normalises each one)."""
         raise NotImplementedError
 
     def dense_features(self, images: Tensor, model_type: str, ignore_residual: bool) -> Tensor:

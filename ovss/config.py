@@ -15,9 +15,8 @@ from mmengine.config import Config
 
 from .errors import ConfigError, DataError
 from .protocols import apply_protocol
-from .zoo import MODEL_ZOO, check_checkpoint_exists, dense_path_label, resolve_source
+from .zoo import MODEL_ZOO, ROOT, check_checkpoint_exists, dense_path_label, resolve_source
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_DIR = os.path.join(ROOT, "configs")
 BASE_CONFIG = os.path.join(CONFIG_DIR, "base_config.py")
 DEFAULT_DATASETS = (

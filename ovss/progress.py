@@ -59,12 +59,26 @@ class OVSSProgressHook(Hook):
         self.bar: tqdm | None = None
 
     def before_test(self, runner=None) -> None:
-        if not is_main_process():
-            return
-        stream = self.stream or sys.stderr
+        self.active = is_main_process()
+        if self.active and self._stream().isatty():
+            self.bar = self._bar(0)  # live from the start
+
+    def after_test_iter(self, runner=None, batch_idx=0, data_batch=None, outputs=None) -> None:
+        done = len(outputs) if outputs is not None else 1
+        if self.bar is not None:
+            self.bar.update(done)
+        elif getattr(self, "active", False):
+            self.bar = self._bar(done)  # a log gets no "0/N" line: its first line has progress
+
+    def _stream(self) -> TextIO:
+        return self.stream or sys.stderr
+
+    def _bar(self, initial: int) -> tqdm:
+        stream = self._stream()
         terminal = stream.isatty()
-        self.bar = tqdm(
+        return tqdm(
             total=self.total,
+            initial=initial,
             desc=f"{self.name:<20}",
             unit="img",
             file=stream if terminal else _Lines(stream),
@@ -74,10 +88,6 @@ class OVSSProgressHook(Hook):
             ncols=None if terminal else 100,
             leave=True,
         )
-
-    def after_test_iter(self, runner=None, batch_idx=0, data_batch=None, outputs=None) -> None:
-        if self.bar is not None:
-            self.bar.update(len(outputs) if outputs is not None else 1)
 
     def after_test(self, runner=None) -> None:
         self.close()

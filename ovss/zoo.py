@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from .errors import CheckpointError, ZooError
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository
+
 
 @dataclass(frozen=True)
 class ZooEntry:
@@ -44,6 +46,7 @@ class ZooEntry:
     dense_path: tuple[str, bool] | None = None
     published_path: str = ""
     cls_term: bool = True
+    folder: str | None = None
 
 
 _FARSLIP = "the FarSLIP authors' Hugging Face repository https://huggingface.co/ZhenShiL/FarSLIP"
@@ -150,6 +153,17 @@ MODEL_ZOO: dict[str, ZooEntry] = {
     "COSMOS": _general(("ViT-B-16",), _COSMOS_FILES, _COSMOS, **_COSMOS_FAMILY),
     "FLAIR": _general(("ViT-B-16",), "flair-cc3m-recap.pt", _FLAIR, **_FLAIR_FAMILY),
     "TIPS": _general(("ViT-B-14", "ViT-L-14"), _TIPS_FILE, _TIPS, **_TIPS_FAMILY),
+    # A toy: trained by tools/train_demo_clip.py on generated scenes, for --demo only.
+    "DemoCLIP": ZooEntry(
+        ("DemoCLIP-ViT-T-16",),
+        "DemoCLIP.pt",
+        False,
+        False,
+        "this repository (demo/DemoCLIP.pt; tools/train_demo_clip.py trains it again)",
+        cuda_precision="fp32",
+        domain="demo (toy)",
+        folder="demo",
+    ),
 }
 # The published CLI's spellings of the same methods.
 ALIASES = {"cosmos": "COSMOS", "flair": "FLAIR", "tips": "TIPS"}
@@ -230,7 +244,8 @@ def resolve_source(
         if names and os.path.isdir(pretrained):  # a folder holding the published file(s)
             checkpoint = _first_present(pretrained, names)
     elif names:
-        checkpoint = _first_present(checkpoint_dir, names)
+        folder = os.path.join(ROOT, entry.folder) if entry.folder else checkpoint_dir
+        checkpoint = _first_present(folder, names)
     else:
         checkpoint = None
     return ModelSource(
