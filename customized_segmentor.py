@@ -201,6 +201,7 @@ class CustomizedSegmentation(BaseSegmentor):
 
     def encode(self, inputs: Tensor) -> Tensor:
         """grid_logits, ``window_batch`` windows per forward pass."""
+        milestone("first forward pass starts")
         chunks = [self.grid_logits(chunk) for chunk in inputs.split(self.window_batch)]
         milestone("first window encoded")
         return torch.cat(chunks)

@@ -38,7 +38,8 @@ test_pipeline = [
 ]
 
 test_dataloader = dict(
-    batch_size=8,  # images per step; their windows share forward passes (speed only)
+    batch_size=None,  # images per step, their windows share forward passes; None: 16 on
+    # a GPU, 2 on a CPU (ovss/runtime.py; speed only)
     num_workers=None,  # --num-workers; None: sized from the machine (ovss/runtime.py)
     persistent_workers=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
@@ -51,10 +52,7 @@ test_cfg = dict(type='TestLoop')
 
 # Registers RS-OVSS's datasets, segmentor, metric and progress hook (repo root on sys.path).
 custom_imports = dict(
-    imports=[
-        'mmcv_compat', 'custom_datasets', 'customized_segmentor', 'ovss.metric', 'ovss.progress',
-        'ovss.visualize',
-    ],
+    imports=['mmcv_compat', 'custom_datasets', 'customized_segmentor', 'ovss.metric', 'ovss.progress'],
     allow_failed_imports=False,
 )
 default_scope = 'mmseg'

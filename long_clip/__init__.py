@@ -14,6 +14,7 @@ from .model import (
     load_into,
     read_state_dict,
     source_fingerprint,
+    strip_prefixes,
 )
 from .text import encode_text_upto_eot
 
@@ -30,5 +31,6 @@ __all__ = [
     "load_clip",
     "load_into",
     "read_state_dict",
+    "strip_prefixes",
     "source_fingerprint",
 ]

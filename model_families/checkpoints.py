@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-import torch
 from torch import Tensor, nn
 
 from ovss.errors import CheckpointError
 from ovss.zoo import MODEL_ZOO
-
-PREFIXES = ("module.", "_orig_mod.")  # DDP and torch.compile wrappers
 
 # What a family's files are called in messages.
 FAMILY_NAMES = {
@@ -28,40 +25,6 @@ FAMILY_NAMES = {
 
 # A COSMOS file is an OpenCLIP file plus training-only keys: OpenCLIP-looking keys are its own.
 COMPATIBLE = {"cosmos": ("openclip",)}
-
-
-def strip_prefixes(key: str) -> str:
-    """``module.`` / ``_orig_mod.`` removed (repeatedly: DDP around a compiled model)."""
-    stripped = True
-    while stripped:
-        stripped = False
-        for prefix in PREFIXES:
-            if key.startswith(prefix):
-                key, stripped = key[len(prefix) :], True
-    return key
-
-
-def read_torch_checkpoint(path: str, wrappers: tuple[str, ...] = ("state_dict",)) -> dict:
-    """The state_dict of a ``torch.save`` file: the first of ``wrappers`` present, else the
-    file itself; prefixes stripped. Read with ``weights_only=True`` (no code runs)."""
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - any failure here means "not loadable"
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(
-            f"{path}: not a loadable PyTorch checkpoint with weights_only=True ({first[:160]})"
-        ) from None
-    if isinstance(obj, dict):
-        for key in wrappers:
-            if isinstance(obj.get(key), dict):
-                obj = obj[key]
-                break
-    if not isinstance(obj, dict) or not all(isinstance(v, Tensor) for v in obj.values()):
-        raise CheckpointError(
-            f"{path}: not a state_dict (expected a dict of tensors, or one under "
-            f"{' / '.join(repr(w) for w in wrappers)})"
-        )
-    return {strip_prefixes(k): v for k, v in obj.items()}
 
 
 def guess_family(keys: Iterable[str]) -> str | None:

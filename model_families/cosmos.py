@@ -9,12 +9,12 @@ which is ``dense_attention.last_block`` as is.
 
 from __future__ import annotations
 
-from long_clip import LoadedModel, build_model
+from long_clip import LoadedModel, build_model, read_state_dict
 from ovss.errors import CheckpointError
 from ovss.files import file_fingerprint
 from ovss.zoo import ModelSource, check_checkpoint_exists
 
-from .checkpoints import load_strict, read_torch_checkpoint
+from .checkpoints import load_strict
 from .openclip import DTYPES, OpenCLIPModel
 
 _POOLER = (
@@ -43,7 +43,7 @@ def load(source: ModelSource, device: str, precision: str) -> OpenCLIPModel:
     if path is None:
         raise CheckpointError(f"--method {source.method}: needs a checkpoint file")
     fingerprint = file_fingerprint(path)
-    in_file = read_torch_checkpoint(path)
+    in_file = read_state_dict(path)
     state_dict = {k: v for k, v in in_file.items() if k not in TRAINING_ONLY}
     model = build_model(source.vit_type, source.quick_gelu, long_clip=False)
     load_strict(model, state_dict, path, "cosmos", f"open_clip {source.vit_type}", in_file)

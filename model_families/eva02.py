@@ -20,12 +20,13 @@ from timm.layers import apply_rot_embed_cat
 from torch import Tensor, nn
 
 from dense_attention import ATTENTIONS, Attention, attend
+from long_clip import read_state_dict
 from ovss.errors import CheckpointError
 from ovss.files import file_fingerprint
 from ovss.zoo import ModelSource, check_checkpoint_exists
 
 from .base import DenseCLIP
-from .checkpoints import load_strict, read_torch_checkpoint, require_keys
+from .checkpoints import load_strict, require_keys
 
 # --vit-type -> open_clip config (the published code's EVA02-CLIP-B-16 / -L-14-336).
 CONFIGS = {"ViT-B-16": "EVA02-B-16", "ViT-L-14": "EVA02-L-14-336"}
@@ -193,7 +194,7 @@ def load(source: ModelSource, device: str, precision: str) -> EVA02CLIP:
     if path is None:
         raise CheckpointError(f"--method {source.method}: needs a checkpoint file")
     fingerprint = file_fingerprint(path)
-    in_file = read_torch_checkpoint(path, WRAPPERS)
+    in_file = read_state_dict(path, WRAPPERS)
     require_keys(in_file, REQUIRED, path, "eva02")
     clip = build(source.vit_type)
     state_dict = to_open_clip_keys(in_file)

@@ -11,12 +11,12 @@ tensors to batch-first blocks, so blocks 0-10 mix none): both as FLAIR's authors
 
 from __future__ import annotations
 
-from long_clip import LoadedModel, build_model
+from long_clip import LoadedModel, build_model, read_state_dict
 from ovss.errors import CheckpointError
 from ovss.files import file_fingerprint
 from ovss.zoo import ModelSource, check_checkpoint_exists
 
-from .checkpoints import load_strict, read_torch_checkpoint, require_keys
+from .checkpoints import load_strict, require_keys
 from .openclip import DTYPES, OpenCLIPModel
 
 RENAMES = {"image_post.proj": "visual.proj", "text_post.proj": "text_projection"}
@@ -51,7 +51,7 @@ def load(source: ModelSource, device: str, precision: str) -> OpenCLIPModel:
     if path is None:
         raise CheckpointError(f"--method {source.method}: needs a checkpoint file")
     fingerprint = file_fingerprint(path)
-    state_dict = read_torch_checkpoint(path)
+    state_dict = read_state_dict(path)
     require_keys(state_dict, (*RENAMES, *POOLER), path, "flair")
     model = build_model(source.vit_type, source.quick_gelu, long_clip=False)
     what = f"open_clip {source.vit_type}"

@@ -46,7 +46,11 @@ def milestone(name: str) -> None:
     MILESTONES.setdefault(name, time.perf_counter() - START)
 
 
-def reset() -> None:
+def reset(skip: float = 0.0) -> None:
+    """Forget stages and milestones; later milestones leave out ``skip`` seconds (time spent
+    since the start on something that is not part of the run, e.g. a benchmark's data)."""
+    global START
+    START += skip
     STAGES.clear()
     MILESTONES.clear()
 

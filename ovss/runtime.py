@@ -43,19 +43,27 @@ def resolve_device(cfg) -> None:
     precision = m.get("precision") or (entry.cuda_precision if device != "cpu" else "fp32")
     if precision == "fp16" and device == "cpu":
         raise ConfigError("--precision fp16 needs CUDA; on CPU use fp32 (default) or bf16")
-    if precision == "bf16" and device == "cpu" and not cpu_has_native_bf16() and is_main_process():
-        print(
-            "warning: this CPU has no native bf16 (avx512_bf16 / amx_bf16): bf16 matrix "
-            "products are emulated and slower than fp32 here (README, Performance)",
-            file=sys.stderr,
-        )
     m.device, m.precision = device, precision
     loader = cfg.test_dataloader
+    if loader.get("batch_size") is None:
+        loader.batch_size = 16 if device.startswith("cuda") else 2
     if loader.get("num_workers") is None:
         loader.num_workers = default_workers(device)
     if loader.num_workers == 0:
         loader.persistent_workers = False
     loader.pin_memory = device.startswith("cuda")  # with non-blocking copies to the device
+
+
+def warn_slow_precision(cfg) -> None:
+    """bf16 on a CPU without native bf16 runs, correctly, at a fraction of fp32's speed."""
+    m = cfg.model
+    if m.precision == "bf16" and m.device == "cpu" and not cpu_has_native_bf16():
+        if is_main_process():
+            print(
+                "warning: this CPU has no native bf16 (avx512_bf16 / amx_bf16): bf16 matrix "
+                "products are emulated and slower than fp32 here (README, Performance)",
+                file=sys.stderr,
+            )
 
 
 def cpu_has_native_bf16() -> bool:
