@@ -17,13 +17,15 @@ from ovss import profile
 from ovss.config import (
     check_data_root,
     dataset_configs,
+    fingerprint_index,
     hide_gpus_for_cpu_runs,
     load_config,
+    model_source,
     select_datasets,
 )
 from ovss.errors import UserError
 from ovss.flags import add_model_flags, config_overrides
-from ovss.zoo import ROOT
+from ovss.zoo import ROOT, prefetch_source_fingerprint
 
 DEMO_METHOD, DEMO_VIT_TYPE = "DemoCLIP", "DemoCLIP-ViT-T-16"
 DEMO_DATA = os.path.join(ROOT, "demo", "data")
@@ -45,7 +47,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="farslip (default: prob_thd 0, no CLS bias) or segearth (per-dataset thresholds)",
     )
     p.add_argument(
-        "--datasets", help="comma list of dataset types, e.g. UDD5Dataset,VDDDataset (default: 8)"
+        "--datasets",
+        help="comma list of dataset types and groups, e.g. UDD5Dataset,VDDDataset or "
+        "segearth-all (default: the eight of the FarSLIP table)",
     )
     p.add_argument("--data-root", help="overrides test_data_root of base_config.py")
     p.add_argument(
@@ -95,7 +99,10 @@ def resolve(args: argparse.Namespace) -> dict:
     cfgs = {name: load_config(available[name], overrides, args.cfg_options) for name in names}
     for cfg in cfgs.values():
         check_data_root(cfg)
-    hide_gpus_for_cpu_runs(cfgs[names[0]])
+    first = cfgs[names[0]]
+    hide_gpus_for_cpu_runs(first)
+    # the checkpoint's sha256 is computed in a thread while torch and mmseg are imported
+    prefetch_source_fingerprint(model_source(first), fingerprint_index(first))
     return cfgs
 
 

@@ -13,7 +13,6 @@ from .model import (
     load_clip,
     load_into,
     read_state_dict,
-    source_fingerprint,
     strip_prefixes,
 )
 from .text import encode_text_upto_eot
@@ -32,5 +31,4 @@ __all__ = [
     "load_into",
     "read_state_dict",
     "strip_prefixes",
-    "source_fingerprint",
 ]

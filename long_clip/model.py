@@ -9,7 +9,6 @@ and fold the two tables into its one table when loading, so open_clip's own
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import warnings
@@ -22,9 +21,8 @@ import torch
 from torch import nn
 
 from ovss.errors import CheckpointError
-from ovss.files import file_fingerprint
 from ovss.profile import stage
-from ovss.zoo import MODEL_ZOO, ModelSource, check_checkpoint_exists, source_files
+from ovss.zoo import MODEL_ZOO, ModelSource, source_fingerprint
 
 LONG_CONTEXT = 248
 LONG_KEEP = 20  # LongCLIP positions below this use table 1, the rest table 2
@@ -267,19 +265,6 @@ def _diagnose(
 
 def _methods_of(family: str) -> str:
     return "use --method " + " or ".join(m for m, e in MODEL_ZOO.items() if e.family == family)
-
-
-def source_fingerprint(source: ModelSource, index: str | None = None) -> str:
-    """The weights' identity: the file's sha256, or the hub tag. A missing file is an error."""
-    if source.checkpoint is None:
-        return f"tag:{source.tag}"
-    check_checkpoint_exists(source)
-    files = source_files(source)
-    if len(files) == 1:
-        return file_fingerprint(source.checkpoint, index)
-    # several files (TIPS: vision, text, tokenizer): one hash of their hashes
-    joined = "\n".join(file_fingerprint(path, index) for path in files)
-    return "sha256:" + hashlib.sha256(joined.encode()).hexdigest()
 
 
 def load_clip(source: ModelSource, device: str = "cpu", precision: str = "fp32") -> LoadedModel:

@@ -21,9 +21,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dense_attention import ATTENTIONS, Attention, attend
-from long_clip import source_fingerprint
 from ovss.errors import CheckpointError
-from ovss.zoo import ModelSource, check_checkpoint_exists, companion_files
+from ovss.zoo import ModelSource, check_checkpoint_exists, companion_files, source_fingerprint
 
 from .base import DenseCLIP
 from .checkpoints import check_keys, require_keys, wrong_family

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from . import published, results
-from .config import DEFAULT_DATASETS, ROOT
+from .config import DEFAULT_DATASETS, ROOT, SEGEARTH_EXTRA_DATASETS
 from .errors import ResultsError
 from .settings import DATASET_KEYS, NOT_COMPARED, ORDER, RECORD_ONLY
 from .zoo import MODEL_ZOO
@@ -206,7 +206,7 @@ class Table:
 
 
 def dataset_order(name: str) -> tuple[int, str]:
-    known = list(DEFAULT_DATASETS)
+    known = [*DEFAULT_DATASETS, *SEGEARTH_EXTRA_DATASETS]
     return (known.index(name), name) if name in known else (len(known), name)
 
 

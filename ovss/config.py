@@ -15,7 +15,15 @@ from mmengine.config import Config
 
 from .errors import ConfigError, DataError
 from .protocols import apply_protocol
-from .zoo import MODEL_ZOO, ROOT, check_checkpoint_exists, dense_path_label, resolve_source
+from .zoo import (
+    LONG_CLIP_FLAG,
+    MODEL_ZOO,
+    ROOT,
+    ModelSource,
+    check_checkpoint_exists,
+    dense_path_label,
+    resolve_source,
+)
 
 CONFIG_DIR = os.path.join(ROOT, "configs")
 BASE_CONFIG = os.path.join(CONFIG_DIR, "base_config.py")
@@ -154,3 +162,23 @@ def hide_gpus_for_cpu_runs(cfg) -> None:
     mmengine's Runner moves the model to the current CUDA device whenever one is visible."""
     if cfg.model.get("device") == "cpu":
         os.environ["CUDA_VISIBLE_DEVICES"] = ""
+
+
+def model_source(cfg) -> ModelSource:
+    """The resolved weights of a config (as the segmentor will load them)."""
+    m = cfg.model
+    return ModelSource(
+        method=m.model_name,
+        vit_type=m.vit_type,
+        checkpoint=m.pretrained,
+        tag=m.hub_tag,
+        quick_gelu=bool(m.fqg),
+        long_clip=LONG_CLIP_FLAG[m.long_clip],
+        family=m.family,
+    )
+
+
+def fingerprint_index(cfg) -> str | None:
+    """Where checkpoint hashes are remembered across runs: beside the text cache."""
+    cache = cfg.model.get("text_cache_dir")
+    return os.path.join(cache, "fingerprints.json") if cache else None

@@ -11,7 +11,6 @@ import mmcv_compat  # noqa: F401  (before mmseg: mmcv-lite has no compiled ops)
 
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -20,10 +19,10 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from long_clip import source_fingerprint
-from ovss.zoo import LONG_CLIP_FLAG, ModelSource
+from ovss.zoo import prefetch_source_fingerprint, source_fingerprint
 
 from . import results
+from .config import fingerprint_index, model_source
 from .data_check import check_data
 from .profile import stage
 from .progress import OVSSProgressHook
@@ -47,20 +46,6 @@ class RunOptions:
     pred_dir: str | None = None
     show_dir: str | None = None
     hooks: tuple = ()  # extra mmengine hooks for every dataset's Runner (e.g. a benchmark's)
-
-
-def model_source(cfg) -> ModelSource:
-    """The resolved weights of a config (as the segmentor will load them)."""
-    m = cfg.model
-    return ModelSource(
-        method=m.model_name,
-        vit_type=m.vit_type,
-        checkpoint=m.pretrained,
-        tag=m.hub_tag,
-        quick_gelu=bool(m.fqg),
-        long_clip=LONG_CLIP_FLAG[m.long_clip],
-        family=m.family,
-    )
 
 
 def prepare(cfgs: dict) -> None:
@@ -90,14 +75,12 @@ def evaluate(cfgs: dict, options: RunOptions) -> list[dict]:
     first = next(iter(cfgs.values()))
     main = is_main_process()
     say = print if main else (lambda *a, **k: None)
-    cache = first.model.get("text_cache_dir")
-    index = os.path.join(cache, "fingerprints.json") if cache else None
-    with ThreadPoolExecutor(1) as pool:  # hash the checkpoint while the data is checked
-        hashing = pool.submit(source_fingerprint, model_source(first), index)
-        with stage("data check"):
-            num_images = {name: check_data(cfg) for name, cfg in cfgs.items()}
-        with stage("checkpoint hash (waiting)"):
-            fingerprint = hashing.result()
+    index = fingerprint_index(first)
+    prefetch_source_fingerprint(model_source(first), index)  # hashed while the data is checked
+    with stage("data check"):
+        num_images = {name: check_data(cfg) for name, cfg in cfgs.items()}
+    with stage("checkpoint hash (waiting)"):
+        fingerprint = source_fingerprint(model_source(first), index)
     stack = versions()
     wanted = {
         name: record_settings(cfg, fingerprint, stack, num_images[name])

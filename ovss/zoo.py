@@ -6,11 +6,13 @@ is reported before anything heavy is imported. Adding a published model is one r
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass, field
 
 from .errors import CheckpointError, ZooError
+from .files import file_fingerprint, prefetch_fingerprint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository
 
@@ -275,6 +277,25 @@ def source_files(source: ModelSource) -> tuple[str, ...]:
     if source.checkpoint is None:
         return ()
     return (source.checkpoint, *companion_files(source))
+
+
+def source_fingerprint(source: ModelSource, index: str | None = None) -> str:
+    """The weights' identity: the file's sha256, or the hub tag. A missing file is an error."""
+    if source.checkpoint is None:
+        return f"tag:{source.tag}"
+    check_checkpoint_exists(source)
+    files = source_files(source)
+    if len(files) == 1:
+        return file_fingerprint(source.checkpoint, index)
+    # several files (TIPS: vision, text, tokenizer): one hash of their hashes
+    joined = "\n".join(file_fingerprint(path, index) for path in files)
+    return "sha256:" + hashlib.sha256(joined.encode()).hexdigest()
+
+
+def prefetch_source_fingerprint(source: ModelSource, index: str | None = None) -> None:
+    """Start hashing the weights' files in the background (before the heavy imports)."""
+    for path in source_files(source):
+        prefetch_fingerprint(path, index)
 
 
 def check_checkpoint_exists(source: ModelSource) -> None:
