@@ -165,13 +165,13 @@ class WHUSatIIDataset(BaseSegDataset):
     """WHU Building, satellite dataset II (East Asia) (SegEarth-OV's WHU-Sat.II), test tiles.
 
     Images ``WHU-Sat-II/test/image/*.tif``;
-    labels ``WHU-Sat-II/test/label_cvt/*.png``.
-    Labels: 0 background, 1 building (single-channel PNG); 255 ignored.
+    labels ``WHU-Sat-II/test/label_cvt/*.tif`` (SegEarth-OV's suffixes).
+    Labels: 0 background, 1 building (single-channel TIFF); 255 ignored.
     """
 
     METAINFO = dict(classes=("background", "building"), palette=[[0, 0, 0], [255, 255, 255]])
 
-    def __init__(self, img_suffix=".tif", seg_map_suffix=".png", reduce_zero_label=False, **kwargs):
+    def __init__(self, img_suffix=".tif", seg_map_suffix=".tif", reduce_zero_label=False, **kwargs):
         super().__init__(
             img_suffix=img_suffix,
             seg_map_suffix=seg_map_suffix,

@@ -160,9 +160,12 @@ class EVA02CLIP(DenseCLIP):
         self.config = config_name(source.vit_type)
         self.text_settings = {"family": "eva02", "config": self.config, "context_length": 77}
         self.loaded = {}
+        self._tokenizer = None
 
     def tokenize(self, texts: list[str]) -> Tensor:
-        return open_clip.get_tokenizer(self.config)(texts)
+        if self._tokenizer is None:  # built once: reading the BPE vocabulary takes ~0.25 s
+            self._tokenizer = open_clip.get_tokenizer(self.config)
+        return self._tokenizer(texts)
 
     def encode_text(self, tokens: Tensor) -> Tensor:
         return encode_text_upto_eot(self.clip.text, tokens)

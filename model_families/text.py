@@ -53,18 +53,19 @@ def encode_queries(
 ) -> torch.Tensor:
     """(num_queries, dim): per query, mean of L2-normalised template features, re-normalised.
 
-    All prompts of all queries are encoded together, ``batch`` at a time, sorted by length so
-    that each batch is cut short (text towers here pool at the end-of-text token or mask the
-    padding: a prompt's feature does not depend on its batch)."""
+    Each query's prompts are tokenised together, as the published code does (TIPS' padding
+    rule depends on that batch: SPEC §11.4.2); all prompts of all queries are then encoded
+    together, ``batch`` at a time, sorted by length so that each batch is cut short (text
+    towers here pool at the end-of-text token or mask the padding: a prompt's feature does
+    not depend on its batch)."""
     device = next(model.parameters()).device
-    prompts = [p for query in queries for p in fill_templates(query, templates)]
-    tokens = model.tokenize(prompts)
+    tokens = torch.cat([model.tokenize(fill_templates(query, templates)) for query in queries])
     order = (tokens != 0).sum(dim=-1).argsort(stable=True)
     feats: torch.Tensor | None = None
     for chunk in order.split(batch):
         out = model.encode_text(tokens[chunk].to(device)).float()
         if feats is None:
-            feats = out.new_empty(len(prompts), out.shape[-1])
+            feats = out.new_empty(len(tokens), out.shape[-1])
         feats[chunk.to(device)] = out / out.norm(dim=-1, keepdim=True)
     mean = feats.view(len(queries), len(templates), -1).mean(dim=1)
     return (mean / mean.norm(dim=-1, keepdim=True)).to(next(model.parameters()).dtype)

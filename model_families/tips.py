@@ -176,7 +176,8 @@ def tips_last_block(
     prefix: int,
 ) -> Tensor:
     """timm's ViT block with its attention matrix replaced; without residual, the attention
-    output alone (no LayerScale, as published), else the block with its LayerScales."""
+    output alone, else ``x + o`` then ``+ mlp(norm2(.))``: no LayerScale either way, as the
+    published last layer (both of its branches, SPEC §11.4.3) and SPEC §6 compute it."""
     attn = block.attn
     y = block.norm1(x)
     bsz, n, _ = y.shape
@@ -185,8 +186,8 @@ def tips_last_block(
     out = attn.proj(attn.norm(attend(q, k, v, attention, y, grid, prefix)))
     if ignore_residual:
         return out
-    x = x + block.ls1(out)
-    return x + block.ls2(block.mlp(block.norm2(x)))
+    x = x + out
+    return x + block.mlp(block.norm2(x))
 
 
 class TIPSModel(DenseCLIP):
@@ -204,7 +205,7 @@ class TIPSModel(DenseCLIP):
         self.image_size = (IMAGE_SIZE, IMAGE_SIZE)
         self.patch_size = int(vision.patch_embed.patch_size[0])
         self.fingerprint = fingerprint
-        self.text_settings = {"family": "tips", "max_len": MAX_LEN}
+        self.text_settings = {"family": "tips", "max_len": MAX_LEN, "tokenized": "per query"}
         self.loaded = {}
 
     def tokenize(self, texts: list[str]) -> Tensor:

@@ -186,8 +186,13 @@ def make_potsdam(d: str, rng) -> Raw:
 def make_vaihingen(d: str, rng) -> Raw:
     clip, stride = 48, 24
     top, eroded, raw = {}, {}, Raw([], ["--clip-size", str(clip), "--stride-size", str(stride)])
-    for area, (h, w) in {"area2": (100, 140), "area38": (48, 60), "area1": (50, 50)}.items():
-        img, lab = rgb_image(rng, h, w), colour_label(rng, h, w, ISPRS)
+    areas = [("area2", 100, 140, rng), ("area38", 48, 60, rng), ("area1", 50, 50, rng)]
+    # Published quirks (own rng: other sets unchanged): tiles smaller than the clip get a
+    # negative start (area4, area8) or, at most clip - stride, no crop at all (area6).
+    own = np.random.default_rng(22)
+    areas += [("area4", 30, 100, own), ("area6", 20, 60, own), ("area8", 60, 40, own)]
+    for area, h, w, gen in areas:
+        img, lab = rgb_image(gen, h, w), colour_label(gen, h, w, ISPRS)
         top[f"top/top_mosaic_09cm_{area}.tif"] = encode(img, ".tif")
         eroded[f"top_mosaic_09cm_{area}_noBoundary.tif"] = encode(lab, ".tif")
         if area != "area1":  # area1 is a train area
@@ -207,6 +212,24 @@ def make_vaihingen(d: str, rng) -> Raw:
     return raw
 
 
+def ref_isaid(h: int, w: int, ph: int, pw: int, overlap: int):
+    """mmseg's iSAID padding rule (a smaller side is padded unless the other side equals the
+    patch) and slide_crop windows (y0, y1, x0, x1), transliterated."""
+    if (h < ph and w != pw) or (w < pw and h != ph):
+        h, w = max(h, ph), max(w, pw)
+    boxes = set()
+    for x in range(0, w, pw - overlap):
+        for y in range(0, h, ph - overlap):
+            x_str, x_end = x, x + pw
+            if x_end > w:
+                x_str, x_end = x_str - (x_end - w), w
+            y_str, y_end = y, y + ph
+            if y_end > h:
+                y_str, y_end = y_str - (y_end - h), h
+            boxes.add((y_str, y_end, x_str, x_end))
+    return h, w, sorted(boxes)
+
+
 def make_isaid(d: str, rng) -> Raw:
     ph = pw = 64
     overlap = 16
@@ -215,17 +238,18 @@ def make_isaid(d: str, rng) -> Raw:
         ["--patch-width", str(pw), "--patch-height", str(ph), "--overlap-area", str(overlap)],
     )
     images, masks = {}, {}
-    for name, (h, w) in {
-        "P0001": (150, 100),
-        "P0002": (40, 50),
-        "P0003": (40, 150),
-        "P0004": (64, 64),
-    }.items():
-        img, lab = rgb_image(rng, h, w), colour_label(rng, h, w, ISAID)
+    sizes = [("P0001", 150, 100, rng), ("P0002", 40, 50, rng), ("P0003", 40, 150, rng)]
+    sizes.append(("P0004", 64, 64, rng))
+    # Published quirk (own rng: other sets unchanged): one side equal to the patch and the
+    # other smaller is not padded (a negative start in the name).
+    own = np.random.default_rng(23)
+    sizes += [("P0005", 64, 40, own), ("P0006", 20, 64, own)]
+    for name, h, w, gen in sizes:
+        img, lab = rgb_image(gen, h, w), colour_label(gen, h, w, ISAID)
         images[f"images/{name}.png"] = encode(img, ".png")
         masks[f"images/{name}_instance_color_RGB.png"] = encode(lab, ".png")
         masks[f"images/{name}_instance_id_RGB.png"] = encode(lab, ".png")  # other masks: ignored
-        H, W, boxes = ref_slide(h, w, ph, pw, overlap)
+        H, W, boxes = ref_isaid(h, w, ph, pw, overlap)
         img_p = np.zeros((H, W, 3), np.uint8)
         img_p[:h, :w] = img
         lab_p = np.full((H, W), 255, np.uint8)
@@ -237,6 +261,25 @@ def make_isaid(d: str, rng) -> Raw:
     train = {"images/P9000.png": encode(rgb_image(rng, 70, 70), ".png")}
     write_zip(f"{d}/iSAID/train/images/part1.zip", train)
     return raw
+
+
+def ref_uavid(array: np.ndarray, ph: int, pw: int, pad: int) -> dict:
+    """SegEarth-OV's UAVid slide_crop_* (overlap 0), transliterated: (y0, y1, x0, x1) ->
+    patch. Padding only under its strict conditions, so a frame with one side equal to the
+    patch and the other shorter is cut with a negative start (Python slicing)."""
+    h, w = array.shape[:2]
+    if (h < ph and w > pw) or (h > ph and w < pw) or (h < ph and w < pw):
+        shape = (ph if h < ph else h, pw if w < pw else w)
+        padded = np.full(shape + array.shape[2:], pad, array.dtype)
+        padded[:h, :w] = array
+        array, (h, w) = padded, shape
+    out = {}
+    for x in range(0, w, pw):
+        for y in range(0, h, ph):
+            x_str, x_end = (x - (x + pw - w), w) if x + pw > w else (x, x + pw)
+            y_str, y_end = (y - (y + ph - h), h) if y + ph > h else (y, y + ph)
+            out[(y_str, y_end, x_str, x_end)] = array[y_str:y_end, x_str:x_end]
+    return out
 
 
 def make_uavid(d: str, rng) -> Raw:
@@ -254,6 +297,17 @@ def make_uavid(d: str, rng) -> Raw:
                 img[y0:y1, x0:x1],
                 ref[y0:y1, x0:x1],
             )
+    # Published quirks (own rng: other sets unchanged): a width equal to the patch with a
+    # shorter height is not padded (negative start in the name); the name stops at a dot.
+    own = np.random.default_rng(21)
+    for seq, frame, (h, w) in [("seq23", "000200", (30, 64)), ("seq24", "000300.v2", (40, 90))]:
+        img, lab = rgb_image(own, h, w), colour_label(own, h, w, UAVID)
+        files[f"test_gt/{seq}/Images/{frame}.png"] = encode(img, ".png")
+        files[f"test_gt/{seq}/Labels/{frame}.png"] = encode(lab, ".png")
+        labs = ref_uavid(ref_colour(lab, UAVID, 0), ph, pw, 255)
+        for (y0, y1, x0, x1), patch in ref_uavid(img, ph, pw, 0).items():
+            stem = f"{seq}_{frame.split('.')[0]}_{y0}_{y1}_{x0}_{x1}"
+            raw.expected[stem] = (patch, labs[(y0, y1, x0, x1)])
     files["uavid_val/seq16/Images/000000.png"] = encode(rgb_image(rng, 48, 64), ".png")
     write_files(f"{d}/UAVid", files)
     return raw
@@ -300,7 +354,7 @@ def _pil_bytes(im: Image.Image, fmt: str) -> bytes:
 
 
 def make_udd5(d: str, rng) -> Raw:
-    raw = Raw([f"{d}/UDD5"])
+    raw = Raw([f"{d}/UDD"])  # the download: UDD/UDD5 beside UDD6
     files = {"train/src/DJI_0001.JPG": encode(rgb_image(rng, 40, 40), ".JPG")}
     files["train/gt/DJI_0001.png"] = encode(blocks(rng, 40, 40, 5), ".png")
     for name, colour in [("DJI_0100", False), ("DJI_0101", True)]:
@@ -314,7 +368,20 @@ def make_udd5(d: str, rng) -> Raw:
         else:
             files[f"val/gt/{name}.png"] = encode(idx, ".png")
         raw.expected[name] = (files[f"val/src/{name}.JPG"], idx)
-    write_files(f"{d}/UDD5", files)
+    # Own rng (other sets unchanged). A palette-mode label drawn with the UDD repo's
+    # label2colormap.py colours (UDD6 order): mmseg reads its indices, so they are kept.
+    own = np.random.default_rng(5)
+    img, idx = rgb_image(own, 60, 80), blocks(own, 60, 80, 5)
+    files["val/src/DJI_0102.JPG"] = encode(img, ".JPG")
+    udd6 = [(0, 0, 0), (102, 102, 156), (128, 64, 128), (107, 142, 35), (0, 0, 142), (70, 70, 70)]
+    im = Image.fromarray(idx, mode="L").convert("P")
+    im.putpalette([c for colour in udd6 for c in colour])
+    files["val/gt/DJI_0102.png"] = _pil_bytes(im, "PNG")
+    raw.expected["DJI_0102"] = (files["val/src/DJI_0102.JPG"], idx)
+    files["val/src/DJI_0103.png"] = encode(img, ".png")  # not a .JPG: the config skips it
+    write_files(f"{d}/UDD/UDD5", files)
+    udd6_val = {"val/src/DJI_0100.JPG": encode(img, ".JPG"), "val/gt/DJI_0100.png": b""}
+    write_files(f"{d}/UDD/UDD6", udd6_val)  # another set of the download: ignored
     return raw
 
 
@@ -374,6 +441,10 @@ def make_whu_sat_ii(d: str, rng) -> Raw:
             files[f"{base}/{split}/label/{name}.tif"] = encode(m, ".tif")
             if split == "test":
                 raw.expected[name] = (files[f"{base}/{split}/image/{name}.tif"], binary(m))
+    # A decoy under the uncropped scenes: never converted (no rng draw: other sets unchanged).
+    decoy = "Satellite_dataset_II_East_Asia/0.original/test"
+    files[f"{decoy}/image/5.tif"] = encode(np.zeros((40, 56, 3), np.uint8), ".tif")
+    files[f"{decoy}/label/5.tif"] = encode(np.zeros((40, 56), np.uint8), ".tif")
     write_zip(f"{d}/sat2.zip", files)
     return raw
 
@@ -460,6 +531,13 @@ def make_wbs_si(d: str, rng) -> Raw:
                 files[f"{base}/Images/{name}.jpg"],
                 binary(read_gray(files[f"{base}/Masks/{name}.jpg"])),
             )
+    # A second copy outside WaterBodiesDatasetPreprocessed: ignored (no rng draw).
+    files["Water Bodies Dataset/Images/water_body_8.jpg"] = encode(
+        np.zeros((48, 40, 3), np.uint8), ".jpg"
+    )
+    files["Water Bodies Dataset/Masks/water_body_8.jpg"] = encode(
+        np.zeros((48, 40), np.uint8), ".jpg"
+    )
     write_zip(f"{d}/archive.zip", files)
     return raw
 

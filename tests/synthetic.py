@@ -50,7 +50,7 @@ EXTRA_LAYOUTS: dict[str, Layout] = {
         "WHU-BD/val/image", "WHU-BD/val/label_cvt", ".png", ".png", False, 2
     ),
     "WHUSatIIDataset": Layout(
-        "WHU-Sat-II/test/image", "WHU-Sat-II/test/label_cvt", ".tif", ".png", False, 2
+        "WHU-Sat-II/test/image", "WHU-Sat-II/test/label_cvt", ".tif", ".tif", False, 2
     ),
     "InriaDataset": Layout(
         "Inria/img_dir/split_test", "Inria/ann_dir/split_test", ".png", ".png", False, 2

@@ -18,9 +18,10 @@ import torch.nn.functional as F
 import eval_customized
 from conftest import ROOT, TINY
 from customized_segmentor import CustomizedSegmentation
-from model_families import load_model
+from model_families import encode_queries, load_model
 from ovss.errors import CheckpointError
 from ovss.zoo import ModelSource, check_checkpoint_exists, resolve_source
+from prompts import TEMPLATES
 from published_formats import TINY_TIPS, write_tips_files
 from references import (
     VARIANTS,
@@ -111,8 +112,9 @@ def tips_vision_reference(a, images, heads, model_type="SegEarth", ignore_residu
         else:
             o = attention_output(model_type, q, k, v, heads, grid, y, prefix=2)
         o = o @ t(a[p + "attn.proj.weight"]).T + t(a[p + "attn.proj.bias"])
-        if i == depth - 1 and ignore_residual:
-            x = o  # as published: no LayerScale, no residual, no MLP
+        if i == depth - 1:  # as published: no LayerScale in the last block, either branch
+            x = o if ignore_residual else x + o
+            x = x if ignore_residual else x + mlp(p, ln(p + "norm2", x))
             break
         x = x + t(a[p + "ls1.gamma"]) * o
         x = x + t(a[p + "ls2.gamma"]) * mlp(p, ln(p + "norm2", x))
@@ -159,6 +161,19 @@ def test_tokenizer_is_lowercased_sentencepiece_padded_with_zeros_to_64(tips, tip
         ids = ids + [0] * (64 - len(ids))
         assert row.clamp(min=0).tolist() == ids
         assert (row < 0).tolist() == [i == 0 for i in ids]  # padding = id 0, as published
+
+
+def test_the_prompts_of_one_query_are_tokenized_as_one_batch(tips):
+    """The over-64 rule applies to a query's own 80 prompts (mywrap.py tokenizes per class):
+    a long class name does not change the features of the other classes."""
+    long = " ".join(["building"] * 80)
+    with torch.no_grad():
+        alone = encode_queries(tips, ["road", "tree"])
+        mixed = encode_queries(tips, ["road", long, "tree"])
+        tokens = tips.tokenize([tmpl("road") for tmpl in TEMPLATES])
+        feats = F.normalize(tips.encode_text(tokens), dim=-1).mean(0)
+    assert (mixed[[0, 2]] - alone).abs().max().item() <= 1e-6
+    assert (alone[0] - F.normalize(feats, dim=-1)).abs().max().item() <= 1e-6
 
 
 def test_a_batch_longer_than_64_is_cut_and_has_no_padding(tips):

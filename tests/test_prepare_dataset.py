@@ -33,6 +33,7 @@ from raw_downloads import (
     make_potsdam,
     read_color,
     ref_grid,
+    ref_isaid,
     ref_slide,
     write_zip,
 )
@@ -110,8 +111,16 @@ def test_converted_layout_names_pixels_and_labels(prepared, name):
 def test_tile_counts_follow_the_published_formulas():
     """Potsdam's 6000x6000 tiles: 144 crops each, 14 val tiles = 2016 (the protocol)."""
     assert len(grid_boxes(6000, 6000, 512, 256)) == 144
-    for h, w, clip, stride in [(6000, 6000, 512, 256), (2557, 1887, 512, 256), (130, 150, 64, 32)]:
+    for h, w, clip, stride in [
+        (6000, 6000, 512, 256),
+        (2557, 1887, 512, 256),
+        (130, 150, 64, 32),
+        (300, 1000, 512, 256),  # a side under the clip: one crop with a negative start
+        (200, 1000, 512, 256),  # at most clip - stride: no crop (as published)
+        (40, 50, 64, 32),
+    ]:
         assert sorted(grid_boxes(h, w, clip, stride)) == ref_grid(h, w, clip, stride)
+    assert grid_boxes(300, 512, 512, 256) == [(0, -212, 512, 300)]
     assert len(grid_boxes(5000, 5000, 1000, 1000)) == 25  # Inria: 27 tiles x 25 = 675
     for h, w, ph, pw, ov in [
         (800, 800, 896, 896, 384),
@@ -121,6 +130,14 @@ def test_tile_counts_follow_the_published_formulas():
     ]:
         H, W, boxes = slide_boxes(h, w, ph, pw, ov)
         assert (H, W, sorted(boxes)) == ref_slide(h, w, ph, pw, ov)
+    for h, w, ph, pw, ov in [
+        (500, 896, 896, 896, 384),
+        (896, 20, 896, 896, 384),
+        (720, 1280, 1080, 1280, 0),
+    ]:
+        H, W, boxes = slide_boxes(h, w, ph, pw, ov)  # not padded, as published
+        assert (H, W, sorted(boxes)) == ref_isaid(h, w, ph, pw, ov)
+    assert slide_boxes(500, 896, 896, 896, 384)[2] == [(-396, 500, 0, 896)]
     assert len(slide_boxes(2160, 3840, 1080, 1280, 0)[2]) == 6  # a UAVid frame
 
 

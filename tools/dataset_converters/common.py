@@ -7,7 +7,8 @@
   straight from the zips: nothing is extracted twice.
 - **Tiling.** ``grid_boxes`` is mmseg's rule for Potsdam, Vaihingen and (SegEarth-OV) Inria;
   ``slide_boxes`` is mmseg's rule for iSAID and (SegEarth-OV) UAVid. Both reproduce the
-  published positions, edge handling and file names exactly (see their docstrings).
+  published positions, edge handling and file names exactly, the published tools' quirks on
+  images smaller than a tile included (see their docstrings).
 - **Writing.** Every output is written to ``.<name>.part`` and renamed, so an interrupted
   run never leaves a half-written file that a rerun would take as finished; labels are
   single-channel 8-bit files (Pillow reads them as 'L', never 'P').
@@ -332,9 +333,12 @@ def grid_boxes(height: int, width: int, clip: int, stride: int) -> list[tuple[in
     clip size, and a box past the edge is shifted back to end on it: with clip 512 and
     stride 256 the crops do not overlap except the last row/column, which ends at the
     border. Repeated boxes (the published code writes them twice, to one name) appear once.
+    A side smaller than ``clip`` gets, as published, no box if it is at most ``clip -
+    stride`` (the count is then -1), else one box starting at ``size - clip``: a negative
+    start, which numpy slicing reads from the end (the crop is the last ``max(2 * size -
+    clip, 0)``..``size`` pixels) and which the file name carries. (An obvious bug, kept: the
+    names and pixels are what the published tools write.)
     """
-    if height < clip or width < clip:
-        raise DataError(f"a {width}x{height} tile is smaller than the clip size {clip}")
     boxes: list[tuple[int, int, int, int]] = []
     for row in range(_grid_count(height, clip, stride) + 1):
         for col in range(_grid_count(width, clip, stride) + 1):
@@ -356,16 +360,18 @@ def slide_boxes(
     """mmseg's iSAID (and SegEarth-OV's UAVid) patches: (padded height, padded width,
     [(y0, y1, x0, x1)]).
 
-    An image smaller than the patch is first padded at the bottom/right to the patch size
-    (images with 0, labels with 255). Windows start every ``patch - overlap`` pixels from 0
-    while the start is inside the image; a window past the edge is shifted back to end on
-    it. Repeated windows appear once. (The published code skips the padding when one side
-    equals the patch and the other is smaller, and then cuts a window with a negative start;
-    here that image is padded like the others.)
+    A side shorter than the patch is padded at the bottom/right to it (images with 0, labels
+    with 255) unless the other side equals the patch (the published conditions compare with
+    strict ``<``/``>``). Windows start every ``patch - overlap`` pixels from 0 while the start
+    is inside; one past the edge is shifted back to end on it. So an unpadded 500x896 image
+    (patch 896) gets the one window (-396, 500, 0, 896): numpy reads the negative start from
+    the end, and the name carries it (an obvious bug, kept: the names and pixels are what the
+    published tools write). Repeated windows appear once.
     """
     if overlap >= min(patch_h, patch_w):
         raise ConfigError(f"--overlap-area {overlap} must be smaller than the patch size")
-    height, width = max(height, patch_h), max(width, patch_w)
+    if not (height == patch_h or width == patch_w):
+        height, width = max(height, patch_h), max(width, patch_w)
     boxes: list[tuple[int, int, int, int]] = []
     for x in range(0, width, patch_w - overlap):
         for y in range(0, height, patch_h - overlap):
@@ -619,7 +625,7 @@ def grid_crop_pair(
             f"{lab.shape[1]}x{lab.shape[0]}; the download is damaged"
         )
     for (x0, y0, x1, y1), stem in zip(boxes, stems, strict=True):
-        write_image(out.img(stem), img[y0:y1, x0:x1])
+        write_image(out.img(stem), np.ascontiguousarray(img[y0:y1, x0:x1]))
         write_label(out.seg(stem), np.ascontiguousarray(lab[y0:y1, x0:x1]))
     return outputs, True
 
@@ -647,7 +653,7 @@ def slide_crop_pair(
         return outputs, False
     rgb = np.asarray(decode_pil(image).convert("RGB"))
     lab = label_fn(label)
-    if rgb.shape[:2] != lab.shape[:2]:
+    if rgb.shape[:2] != lab.shape[:2] or rgb.shape[:2] != (height, width):
         raise DataError(
             f"{image.path} is {rgb.shape[1]}x{rgb.shape[0]} but its label {label.path} is "
             f"{lab.shape[1]}x{lab.shape[0]}; the download is damaged"
@@ -655,28 +661,9 @@ def slide_crop_pair(
     bgr = pad_to(np.ascontiguousarray(rgb[..., ::-1]), padded_h, padded_w, 0)
     lab = pad_to(lab, padded_h, padded_w, 255)
     for (y0, y1, x0, x1), stem in zip(boxes, stems, strict=True):
-        write_image(out.img(stem), bgr[y0:y1, x0:x1])
+        write_image(out.img(stem), np.ascontiguousarray(bgr[y0:y1, x0:x1]))
         write_label(out.seg(stem), np.ascontiguousarray(lab[y0:y1, x0:x1]))
     return outputs, True
-
-
-def colour_or_index(entry: Entry, table: dict[tuple[int, int, int], int]) -> np.ndarray:
-    """A released label that may be class indices or colour-coded: indices (single channel,
-    grey RGB, or a palette that does not use the class colours) are kept; colours (RGB, or
-    a palette drawing only class colours) are mapped through ``table``, other colours 255."""
-    im = decode_pil(entry)
-    if im.mode == "P":
-        indices = np.array(im)
-        palette = im.getpalette() or []
-        used = [int(v) for v in np.unique(indices) if 3 * v + 2 < len(palette)]
-        colours = [tuple(palette[3 * v : 3 * v + 3]) for v in used]
-        if colours and any(len(set(c)) > 1 for c in colours) and all(c in table for c in colours):
-            return colours_to_index(np.asarray(im.convert("RGB")), table, 255)
-        return indices.astype(np.uint8)
-    array = np.array(im)
-    if is_colour_coded(array):
-        return colours_to_index(array[..., :3], table, 255)
-    return _as_uint8(entry, array[..., 0] if array.ndim == 3 else array)
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,13 @@ val semantic masks (``val/Semantic_masks/images.zip``: ``images/P<n>_instance_co
 as zips, their folder, or the iSAID folder holding ``val/`` (``train/`` and ``test/`` are
 skipped).
 Tiling: ``slide_boxes`` with 896x896 patches and 384 overlap (windows every 512 pixels, the
-last one ending at the border; images smaller than a patch padded at the bottom/right, the
-label with 255): **11644** val patches, named ``P<n>_<y0>_<y1>_<x0>_<x1>.png`` in
-``iSAID/img_dir/val`` and ``P<n>_<y0>_<y1>_<x0>_<x1>_instance_color_RGB.png`` in
-``iSAID/ann_dir/val``.
+last one ending at the border; images smaller than a patch padded at the bottom/right with 0,
+the label with 255, except, as published, an image with one side equal to the patch and the
+other smaller: see ``slide_boxes``): **11644** val patches, named
+``P<n>_<y0>_<y1>_<x0>_<x1>.png`` in ``iSAID/img_dir/val`` and
+``P<n>_<y0>_<y1>_<x0>_<x1>_instance_color_RGB.png`` in ``iSAID/ann_dir/val``. (The published
+script takes ``--patch_width`` as the height and ``--patch_height`` as the width; here, as for
+UAVid, ``--patch-width`` is the width. The defaults are square.)
 Labels: exact RGB colours 0 background (0,0,0), 1 ship (0,0,63), 2 storage tank (0,63,63),
 3 baseball diamond (0,63,0), 4 tennis court (0,63,127), 5 basketball court (0,63,191),
 6 ground track field (0,63,255), 7 bridge (0,127,63), 8 large vehicle (0,127,127), 9 small

@@ -7,8 +7,8 @@ that label, with a note, as the published tool would.)
 Split: as mmseg, every tile not in its 24 train tiles (2_10-12, 3_10-12, 4_10-12, 5_10-12,
 6_7-12, 7_7-12; skipped) is val: on the release the 14 tiles 2_13 2_14 3_13 3_14 4_13 4_14
 4_15 5_13 5_14 5_15 6_13 6_14 6_15 7_13.
-Tiling: ``grid_boxes`` with clip 512, stride 256: 12x12 crops of 512x512 per 6000x6000
-tile (the last row/column ends at the border), 14 x 144 = **2016** val crops, named
+Tiling: ``grid_boxes`` with clip 512, stride 256: 12x12 crops of 512x512 per 6000x6000 tile
+(the last row/column ends at the border), 14 x 144 = **2016** val crops, named
 ``<i>_<j>_<x0>_<y0>_<x1>_<y1>.png`` in ``potsdam/img_dir/val`` and ``potsdam/ann_dir/val``.
 Labels: colours (RGB) white 1 impervious surface, blue 2 building, cyan 3 low vegetation,
 green 4 tree, yellow 5 car, red 6 clutter; any other colour 0, ignored through

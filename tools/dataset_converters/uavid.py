@@ -1,14 +1,17 @@
 """UAVid, as SegEarth-OV's ``tools/dataset_converters/uavid.py``: the test sequences with labels.
 
 Raw: a folder (or zip) holding ``test_gt/<seq>/Images/<n>.png`` and
-``test_gt/<seq>/Labels/<n>.png`` (colour-coded); without a ``test_gt`` folder, every
-``<seq>/Images`` + ``<seq>/Labels`` found outside ``uavid_train``, ``uavid_val`` and
-``uavid_test`` (the release's test set has no labels).
-Tiling: ``slide_boxes`` with 1280 (wide) x 1080 (high) patches, no overlap: a 3840x2160
-frame gives 6 patches, a 4096x2160 frame 8 (the last column ends at the border); named
-``<seq>_<n>_<y0>_<y1>_<x0>_<x1>.png`` in ``UAVid/img_dir/test`` and ``UAVid/ann_dir/test``.
-(The published script's ``patch_width`` 1080 is the height and ``patch_height`` 1280 the
-width; here ``--patch-width`` is the width.) The protocol fixes no count.
+``test_gt/<seq>/Labels/<n>.png`` (colour-coded; the ``test_gt`` download of uavid.nl);
+without a ``test_gt`` folder, every ``<seq>/Images`` + ``<seq>/Labels`` found outside
+``uavid_train``, ``uavid_val`` and ``uavid_test`` (the release's test set has no labels).
+Tiling: ``slide_boxes`` with 1280 (wide) x 1080 (high) patches, no overlap (as published, a
+frame with one side equal to the patch and the other shorter is not padded): a 3840x2160 frame
+gives 6 patches, a 4096x2160 frame 8 (the last column ends at the border); named
+``<seq>_<n>_<y0>_<y1>_<x0>_<x1>.png`` (``<n>``: the file name up to its first dot) in
+``UAVid/img_dir/test`` and ``UAVid/ann_dir/test``. (The published script's ``patch_width``
+1080 is the height and ``patch_height`` 1280 the width; here ``--patch-width`` is the width.)
+Images are read as Pillow's RGB and written as PNG (the published script writes BMP data under
+the ``.png`` name: same pixels). The protocol fixes no count.
 Labels: exact RGB colours 0 clutter (0,0,0), 1 building (128,0,0), 2 road (128,64,128),
 3 static car (192,0,192), 4 tree (0,128,0), 5 low vegetation (128,128,0), 6 human
 (64,64,0), and moving car (64,0,128) -> 3; any other colour 0; padding 255.
@@ -55,7 +58,7 @@ def _key(folder: str):
         parts = entry.parts
         if len(parts) < 3 or parts[-2].lower() != folder or entry.suffix.lower() != ".png":
             return None
-        return f"{parts[-3]}_{entry.stem}"
+        return f"{parts[-3]}_{entry.name.split('.')[0]}"  # the published name: up to a dot
 
     return key
 

@@ -1,12 +1,14 @@
 """UDD5 (Urban Drone Dataset, 5 classes) as released, val split.
 
+SegEarth-OV has no converter for UDD5: its config reads the release as it is
+(``UDD/UDD5/val/src`` + ``val/gt``, ``.JPG`` / ``.png``, labels read as mmseg reads them).
 Raw: the release folder or zip with ``val/src/<name>.JPG`` and ``val/gt/<name>.png``
-(``train/`` is skipped).
-Output: images copied to ``UDD5/val/src/<name>.JPG``; labels to ``UDD5/val/gt/<name>.png`` as
-single-channel class indices 0 vegetation, 1 building, 2 road, 3 vehicle, 4 other. Index
-labels are kept; colour-coded labels are converted from the UDD5 colours (107,142,35)
-vegetation, (102,102,156) building, (128,64,128) road, (0,0,142) vehicle, (0,0,0) other
-(any other colour 255, ignored). The protocol fixes no count.
+(``train/`` is skipped; when RAW also holds UDD6 or other sets, only the ``UDD5`` folder is
+used).
+Output: images copied byte for byte to ``UDD5/val/src/<name>.JPG``; labels to
+``UDD5/val/gt/<name>.png`` as single-channel class indices 0 vegetation, 1 building,
+2 road, 3 vehicle, 4 other, the values mmseg reads from the released file (see
+``released_label``). The protocol fixes no count.
 """
 
 from __future__ import annotations
@@ -15,17 +17,20 @@ import numpy as np
 
 from .common import (
     Converter,
+    DataError,
     Entry,
     Job,
     Out,
     by_key,
-    colour_or_index,
+    colours_to_index,
     copy_pair,
+    decode_pil,
+    is_colour_coded,
     pair_up,
     select_split,
 )
 
-UDD5_RGB = {
+UDD5_RGB = {  # the UDD readme's class table (Gt Label, RGB)
     (107, 142, 35): 0,
     (102, 102, 156): 1,
     (128, 64, 128): 2,
@@ -34,28 +39,51 @@ UDD5_RGB = {
 }
 
 
+def released_label(entry: Entry, table: dict[tuple[int, int, int], int]) -> np.ndarray:
+    """The class indices of a released UDD/VDD label, as mmseg's ``LoadAnnotations`` reads
+    it (SegEarth-OV evaluates the files as they are): a palette-mode file gives its indices
+    whatever its palette; a single-channel or grey file its values. A colour-coded RGB file
+    (which mmseg cannot read as classes) is mapped through ``table``, other colours 255."""
+    im = decode_pil(entry)
+    array = np.array(im)
+    if im.mode != "P" and is_colour_coded(array):
+        return colours_to_index(array[..., :3], table, 255)
+    if array.ndim == 3:
+        array = array[..., 0]
+    if array.dtype != np.uint8:
+        if array.size and (array.min() < 0 or array.max() > 255):
+            raise DataError(f"{entry.path}: label values outside 0..255")
+        array = array.astype(np.uint8)
+    return array
+
+
 def udd5_label(entry: Entry) -> np.ndarray:
-    return colour_or_index(entry, UDD5_RGB)
+    return released_label(entry, UDD5_RGB)
 
 
 def src_gt_plan(
-    entries: list[Entry], out: Out, split: str, avoid: tuple[str, ...], title: str, label_fn
-) -> list:
-    """``<split>/src/<name>.<jpg>`` + ``<split>/gt/<name>.png`` pairs (UDD5 and VDD)."""
-    entries = select_split(entries, split, avoid)
+    entries: list[Entry],
+    out: Out,
+    split: str,
+    avoid: tuple[str, ...],
+    title: str,
+    label_fn,
+    dataset_folder: str,
+) -> list[Job]:
+    """``<split>/src/<name>.JPG`` + ``<split>/gt/<name>.png`` pairs (UDD5 and VDD), under the
+    ``dataset_folder`` folder when RAW has one (the UDD download also holds UDD6 and M1).
+    Only JPEG images: the configs read ``.JPG`` files, so each is copied unchanged."""
+    inside = [e for e in entries if e.has_part(dataset_folder)]
+    entries = select_split(inside or entries, split, avoid)
     images = by_key(
         entries,
-        lambda e: (
-            e.stem
-            if e.parent.lower() == "src" and e.suffix.lower() in (".jpg", ".jpeg", ".png")
-            else None
-        ),
+        lambda e: e.stem if e.parent.lower() == "src" and e.suffix.lower() == ".jpg" else None,
     )
     labels = by_key(
         entries,
         lambda e: e.stem if e.parent.lower() == "gt" and e.suffix.lower() == ".png" else None,
     )
-    pairs = pair_up(title, images, labels, f"{split}/src images")
+    pairs = pair_up(title, images, labels, f"{split}/src/*.JPG images")
     return [
         Job(copy_pair, (image, label, *out.pair(key), label_fn), out.pair(key))
         for key, image, label in pairs
@@ -63,7 +91,7 @@ def src_gt_plan(
 
 
 def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
-    return src_gt_plan(entries, out, "val", ("train",), "UDD5", udd5_label)
+    return src_gt_plan(entries, out, "val", ("train",), "UDD5", udd5_label, "UDD5")
 
 
 CONVERTER = Converter(

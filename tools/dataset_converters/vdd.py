@@ -1,21 +1,25 @@
 """VDD (Varied Drone Dataset) as released, test split.
 
+SegEarth-OV has no converter for VDD: its config reads the release as it is
+(``VDD/test/src`` + ``test/gt``, ``.JPG`` / ``.png``, labels read as mmseg reads them).
 Raw: the release folder or zip with ``test/src/<name>.JPG`` and ``test/gt/<name>.png``
-(``train/`` and ``val/`` are skipped).
-Output: images copied to ``VDD/test/src/<name>.JPG``; labels to ``VDD/test/gt/<name>.png`` as
-single-channel class indices 0 other, 1 wall, 2 road, 3 vegetation, 4 vehicle, 5 roof,
-6 water. Index labels are kept; colour-coded labels are converted from the colours
-(0,0,0) other, (102,102,156) wall, (128,64,128) road, (107,142,35) vegetation, (0,0,142)
-vehicle, (70,70,70) roof, (28,42,168) water (any other colour 255, ignored). **40** test
-images (VDD's 400 = 280 train + 80 val + 40 test).
+(``train/`` and ``val/`` are skipped; when RAW has a ``VDD`` folder, only it is used).
+Output: images copied byte for byte to ``VDD/test/src/<name>.JPG``; labels to
+``VDD/test/gt/<name>.png`` as single-channel class indices 0 other, 1 wall, 2 road,
+3 vegetation, 4 vehicle, 5 roof, 6 water (the VDD readme's class ids), the values mmseg
+reads from the released file (``udd5.released_label``: palette indices kept). A
+colour-coded RGB label is mapped from (0,0,0) other, (102,102,156) wall, (128,64,128) road,
+(107,142,35) vegetation, (0,0,142) vehicle, (70,70,70) roof, and water as (28,42,168) or
+(0,200,200) (the VDD MMSegmentation palette); any other colour 255. **40** test images
+(VDD's 400 = 280 train + 80 val + 40 test).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .common import Converter, Entry, Job, Out, colour_or_index
-from .udd5 import src_gt_plan
+from .common import Converter, Entry, Job, Out
+from .udd5 import released_label, src_gt_plan
 
 VDD_RGB = {
     (0, 0, 0): 0,
@@ -25,15 +29,16 @@ VDD_RGB = {
     (0, 0, 142): 4,
     (70, 70, 70): 5,
     (28, 42, 168): 6,
+    (0, 200, 200): 6,  # water in the VDD authors' MMSegmentation palette
 }
 
 
 def vdd_label(entry: Entry) -> np.ndarray:
-    return colour_or_index(entry, VDD_RGB)
+    return released_label(entry, VDD_RGB)
 
 
 def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
-    return src_gt_plan(entries, out, "test", ("train", "val"), "VDD", vdd_label)
+    return src_gt_plan(entries, out, "test", ("train", "val"), "VDD", vdd_label, "VDD")
 
 
 CONVERTER = Converter(

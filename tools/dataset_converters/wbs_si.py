@@ -1,7 +1,8 @@
 """Water Body Segmentation in Satellite Images (Kaggle; SegEarth-OV's WBS-SI): the val list.
 
 Raw: the Kaggle download (zip or folder) with ``Images/water_body_<n>.jpg`` and
-``Masks/water_body_<n>.jpg``.
+``Masks/water_body_<n>.jpg``; where the archive has a ``WaterBodiesDatasetPreprocessed``
+folder, only the files under it are used (the copy SegEarth-OV's config reads).
 Output: the 499 images named in ``wbs_si_val.txt`` (SegEarth-OV's ``wbs-si_val.txt``),
 copied to ``WBS-SI/Images/<name>.jpg``, and their masks to ``WBS-SI/Masks_cvt/<name>.png``:
 cv2 greyscale, >= 128 -> 1 water, else 0 background (written as PNG: the published
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from .common import Converter, Entry, Job, Out, folder_plan, grey_threshold, in_folder
+from .common import Converter, Entry, Job, Out, folder_plan, grey_threshold, in_folder, select_split
 
 VAL_LIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wbs_si_val.txt")
 with open(VAL_LIST, encoding="utf-8") as _f:
@@ -20,6 +21,7 @@ with open(VAL_LIST, encoding="utf-8") as _f:
 
 
 def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
+    entries = select_split(entries, "WaterBodiesDatasetPreprocessed")
     return folder_plan(
         entries,
         out,

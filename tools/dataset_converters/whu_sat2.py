@@ -1,9 +1,11 @@
 """WHU Building, satellite dataset II (East Asia) (SegEarth-OV's WHU-Sat.II): the test tiles.
 
 Raw: ``Satellite_dataset_II_East_Asia`` (zip or folder) with ``1.cropped/test/image/<n>.tif``
-and ``1.cropped/test/label/<n>.tif`` (512x512; ``train/`` is skipped).
-Output: ``WHU-Sat-II/test/image/<n>.tif`` (copied) and ``WHU-Sat-II/test/label_cvt/<n>.png``:
-labels 0/255 -> 0 background / 1 building (>= 128 is 1, SegEarth-OV's ``whu.py``).
+and ``1.cropped/test/label/<n>.tif`` (512x512; ``train/`` and the uncropped ``0.original``
+are skipped).
+Output: ``WHU-Sat-II/test/image/<n>.tif`` (copied) and ``WHU-Sat-II/test/label_cvt/<n>.tif``:
+labels 0/255 -> 0 background / 1 building (>= 128 is 1). As SegEarth-OV's ``whu.py``, which
+writes each converted label under its raw name, and its config (``.tif`` / ``.tif``).
 **3726** test tiles.
 """
 
@@ -13,7 +15,9 @@ from .common import Converter, Entry, Job, Out, folder_plan, grey_threshold, in_
 
 
 def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
-    entries = select_split(entries, "test", ("train", "0.original"))
+    # The uncropped scenes are dropped first: a ``test`` folder there must not add images.
+    entries = [e for e in entries if not e.has_part("0.original")]
+    entries = select_split(entries, "test", ("train",))
     return folder_plan(
         entries, out, "WHU-Sat.II", in_folder("image"), in_folder("label"), grey_threshold(128)
     )
