@@ -215,52 +215,30 @@ def load_into(model: nn.Module, state_dict: dict[str, torch.Tensor], where: str)
     """Strict load: every key present, none unexpected, every shape equal, or one error line."""
     state_dict = {k: v for k, v in state_dict.items() if k not in HARMLESS_EXTRAS}
     expected = model.state_dict()
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    wrong = [k for k in expected if k in state_dict and state_dict[k].shape != expected[k].shape]
-    if missing or unexpected or wrong:
-        raise CheckpointError(
-            f"{where}: {_diagnose(state_dict, expected, missing, unexpected, wrong)}"
-        )
+    from model_families.checkpoints import key_mismatch  # (import cycle)
+
+    missing, unexpected, wrong, parts = key_mismatch(state_dict, expected)
+    if parts:
+        cause = _cause(state_dict, expected, missing + unexpected + wrong)
+        raise CheckpointError(f"{where}: {'; '.join([cause, *parts])}")
     model.load_state_dict(state_dict, strict=True)
 
 
-def _diagnose(
-    given: dict[str, torch.Tensor],
-    expected: dict[str, torch.Tensor],
-    missing: list[str],
-    unexpected: list[str],
-    wrong: list[str],
-) -> str:
-    def few(keys: list[str]) -> str:
-        return ", ".join(keys[:3]) + (f" (+{len(keys) - 3} more)" if len(keys) > 3 else "")
-
+def _cause(given: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], keys: list) -> str:
+    """Why an OpenCLIP load failed, judged from the differing ``keys``."""
     from model_families.checkpoints import FAMILY_NAMES, guess_family  # (import cycle)
 
     other = guess_family(given)
     if other not in (None, "openclip"):
-        cause = f"looks like {FAMILY_NAMES[other]} checkpoint ({_methods_of(other)})"
-    elif "visual.conv1.weight" not in given and "token_embedding.weight" not in given:
-        cause = "not a CLIP checkpoint"
-    elif any(k.startswith("visual.") for k in wrong + missing + unexpected):
-        cause = (
+        return f"looks like {FAMILY_NAMES[other]} checkpoint ({_methods_of(other)})"
+    if "visual.conv1.weight" not in given and "token_embedding.weight" not in given:
+        return "not a CLIP checkpoint"
+    if any(k.startswith("visual.") for k in keys):
+        return (
             f"image tower does not match --vit-type (weights: {describe_vision(given)}; "
             f"model: {describe_vision(expected)}): wrong --vit-type?"
         )
-    else:
-        cause = "text tower does not match the --vit-type config (wrong --vit-type?)"
-    parts = [cause]
-    if missing:
-        parts.append(f"missing {few(missing)}")
-    if unexpected:
-        parts.append(f"unexpected {few(unexpected)}")
-    if wrong:
-        k = wrong[0]
-        parts.append(
-            f"shape mismatch {few(wrong)} (e.g. {k}: file {tuple(given[k].shape)} "
-            f"vs model {tuple(expected[k].shape)})"
-        )
-    return "; ".join(parts)
+    return "text tower does not match the --vit-type config (wrong --vit-type?)"
 
 
 def _methods_of(family: str) -> str:

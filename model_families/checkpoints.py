@@ -61,6 +61,29 @@ def _few(keys: list[str]) -> str:
     return ", ".join(keys[:3]) + (f" (+{len(keys) - 3} more)" if len(keys) > 3 else "")
 
 
+def key_mismatch(
+    given: Mapping[str, Tensor], expected: Mapping[str, Tensor]
+) -> tuple[list[str], list[str], list[str], list[str]]:
+    """(missing, unexpected, wrong-shape keys, their description parts) of a strict load."""
+    missing = [k for k in expected if k not in given]
+    unexpected = [k for k in given if k not in expected]
+    wrong = [
+        k for k in expected if k in given and tuple(given[k].shape) != tuple(expected[k].shape)
+    ]
+    parts = []
+    if missing:
+        parts.append(f"missing {_few(missing)}")
+    if unexpected:
+        parts.append(f"unexpected {_few(unexpected)}")
+    if wrong:
+        k = wrong[0]
+        parts.append(
+            f"shape mismatch {_few(wrong)} (e.g. {k}: file {tuple(given[k].shape)} vs model "
+            f"{tuple(expected[k].shape)})"
+        )
+    return missing, unexpected, wrong, parts
+
+
 def check_keys(
     given: Mapping[str, Tensor],
     expected: Mapping[str, Tensor],
@@ -72,27 +95,15 @@ def check_keys(
     """Every expected key present with its shape, nothing else; else one error line
     (another family's file is named as such, judged from ``file_keys``: the names as in the
     file, before any renaming; default the given keys)."""
-    missing = [k for k in expected if k not in given]
-    unexpected = [k for k in given if k not in expected]
-    wrong = [
-        k for k in expected if k in given and tuple(given[k].shape) != tuple(expected[k].shape)
-    ]
-    if not (missing or unexpected or wrong):
+    missing, unexpected, wrong, parts = key_mismatch(given, expected)
+    if not parts:
         return
     diagnosis = wrong_family(path, given if file_keys is None else file_keys, family)
     if diagnosis is not None:
         raise diagnosis
-    parts = [f"{path}: does not match {what}"]
-    if missing:
-        parts.append(f"missing {_few(missing)}")
-    if unexpected:
-        parts.append(f"unexpected {_few(unexpected)}")
     if wrong:
-        k = wrong[0]
-        parts.append(
-            f"shape mismatch {_few(wrong)} (e.g. {k}: file {tuple(given[k].shape)} vs model "
-            f"{tuple(expected[k].shape)}): wrong --vit-type?"
-        )
+        parts[-1] += ": wrong --vit-type?"
+    parts.insert(0, f"{path}: does not match {what}")
     raise CheckpointError("; ".join(parts))
 
 
