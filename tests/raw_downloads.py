@@ -73,22 +73,6 @@ def ref_grid(h: int, w: int, clip: int, stride: int) -> list[tuple[int, int, int
     return sorted({tuple(int(v) for v in b) for b in boxes})
 
 
-def ref_slide(h: int, w: int, ph: int, pw: int, overlap: int):
-    """mmseg's iSAID slide_crop windows (y0, y1, x0, x1) on the padded size."""
-    h, w = max(h, ph), max(w, pw)
-    boxes = set()
-    for x in range(0, w, pw - overlap):
-        for y in range(0, h, ph - overlap):
-            x_str, x_end = x, x + pw
-            if x_end > w:
-                x_str, x_end = x_str - (x_end - w), w
-            y_str, y_end = y, y + ph
-            if y_end > h:
-                y_str, y_end = y_str - (y_end - h), h
-            boxes.add((y_str, y_end, x_str, x_end))
-    return h, w, sorted(boxes)
-
-
 # ----------------------------------------------------------------------------------------
 # Writing
 
@@ -212,9 +196,9 @@ def make_vaihingen(d: str, rng) -> Raw:
     return raw
 
 
-def ref_isaid(h: int, w: int, ph: int, pw: int, overlap: int):
-    """mmseg's iSAID padding rule (a smaller side is padded unless the other side equals the
-    patch) and slide_crop windows (y0, y1, x0, x1), transliterated."""
+def ref_slide(h: int, w: int, ph: int, pw: int, overlap: int):
+    """mmseg's iSAID (and SegEarth-OV's UAVid) padding rule (a smaller side is padded unless
+    the other side equals the patch) and slide_crop windows (y0, y1, x0, x1), transliterated."""
     if (h < ph and w != pw) or (w < pw and h != ph):
         h, w = max(h, ph), max(w, pw)
     boxes = set()
@@ -249,7 +233,7 @@ def make_isaid(d: str, rng) -> Raw:
         images[f"images/{name}.png"] = encode(img, ".png")
         masks[f"images/{name}_instance_color_RGB.png"] = encode(lab, ".png")
         masks[f"images/{name}_instance_id_RGB.png"] = encode(lab, ".png")  # other masks: ignored
-        H, W, boxes = ref_isaid(h, w, ph, pw, overlap)
+        H, W, boxes = ref_slide(h, w, ph, pw, overlap)
         img_p = np.zeros((H, W, 3), np.uint8)
         img_p[:h, :w] = img
         lab_p = np.full((H, W), 255, np.uint8)
