@@ -21,7 +21,7 @@ from mmengine.runner import Runner
 
 from ovss.zoo import prefetch_source_fingerprint, source_fingerprint
 
-from . import results
+from . import results, visualize  # noqa: F401  (visualize: registers our two visualizers)
 from .config import fingerprint_index, model_source
 from .data_check import check_data
 from .profile import stage
@@ -147,8 +147,6 @@ def run_dataset(
     if options.pred_dir:
         cfg.test_evaluator.pred_dir = os.path.join(options.pred_dir, name)
     if options.show_dir:  # mmseg's hook, our drawing (with a legend), one per image
-        import ovss.visualize  # noqa: F401  (registers OVSSVisualizer; only drawings need it)
-
         cfg.visualizer = dict(
             type="OVSSVisualizer",
             vis_backends=[
@@ -157,6 +155,8 @@ def run_dataset(
             alpha=0.6,
         )
         cfg.default_hooks.visualization = dict(type="SegVisualizationHook", draw=True, interval=1)
+    elif cfg.get("visualizer") is None:  # nothing to draw: no matplotlib canvas at start-up
+        cfg.visualizer = dict(type="LogOnlyVisualizer")
     shard = -(-num_images // get_world_size())  # images of this process (sampler padding)
     progress = OVSSProgressHook(name=name, total=shard)
     cfg.custom_hooks = []

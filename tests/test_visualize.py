@@ -7,13 +7,20 @@ import os
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 from ovss import results
 from ovss.charts import chart_path, save_iou_chart
-from ovss.visualize import OVSSVisualizer, colour_overlay, draw_legend, side_by_side
+from ovss.visualize import (
+    LogOnlyVisualizer,
+    OVSSVisualizer,
+    colour_overlay,
+    draw_legend,
+    side_by_side,
+)
 
 
 def record(dataset="A"):
@@ -84,3 +91,19 @@ def test_visualizer_saves_the_drawing(tmp_path):
     vis.add_datasample("img.png", np.zeros((8, 8, 3), dtype=np.uint8), sample, step=0)
     saved = [f for _, _, files in os.walk(tmp_path) for f in files if f.endswith(".png")]
     assert len(saved) == 1
+
+
+def test_a_run_without_drawings_logs_through_a_visualizer_without_canvas(tmp_path):
+    """The Runner's visualizer for runs without --show-dir: scalars reach its backends, no
+    matplotlib figure is made, and drawing is an error naming the flag."""
+    vis = LogOnlyVisualizer(
+        name="log-only-test",
+        vis_backends=[dict(type="LocalVisBackend")],
+        save_dir=str(tmp_path),
+    )
+    assert vis.fig_save_canvas is None and vis.ax_save is None
+    vis.add_scalars({"mIoU": 12.5}, step=0)
+    scalars = os.path.join(tmp_path, "vis_data", "scalars.json")
+    assert "12.5" in open(scalars).read()
+    with pytest.raises(RuntimeError, match="--show-dir"):
+        vis.set_image(np.zeros((4, 4, 3), np.uint8))
