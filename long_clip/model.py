@@ -187,17 +187,22 @@ def build_model(vit_type: str, quick_gelu: bool, long_clip: bool) -> nn.Module:
             f"--vit-type '{vit_type}' is not an OpenCLIP model config "
             "(see open_clip.list_models(), or register yours with --model-config)"
         )
-    # open_clip warns "initialized randomly": true, but we load the weights right after.
+    return create_unloaded(
+        vit_type,
+        force_quick_gelu=quick_gelu,
+        force_context_length=LONG_CONTEXT if long_clip else None,
+    )
+
+
+def create_unloaded(name: str, **kwargs) -> nn.Module:
+    """``open_clip.create_model(name, **kwargs)`` with no weights loaded and none initialised
+    (``skip_init``), for a caller that loads every one of them strictly right after."""
+    # open_clip warns "initialized randomly": true, but the weights are loaded right after.
     quiet = _DropMessage("No pretrained weights loaded")
     logging.getLogger().addFilter(quiet)
     try:
-        with skip_init():  # a strict load overwrites every weight right after
-            return open_clip.create_model(
-                vit_type,
-                pretrained=None,
-                force_quick_gelu=quick_gelu,
-                force_context_length=LONG_CONTEXT if long_clip else None,
-            )
+        with skip_init():
+            return open_clip.create_model(name, pretrained=None, **kwargs)
     finally:
         logging.getLogger().removeFilter(quiet)
 

@@ -9,13 +9,9 @@ which is ``dense_attention.last_block`` as is.
 
 from __future__ import annotations
 
-from long_clip import LoadedModel, build_model, read_state_dict
-from ovss.errors import CheckpointError
-from ovss.files import file_fingerprint
-from ovss.zoo import ModelSource, check_checkpoint_exists
+from ovss.zoo import ModelSource
 
-from .checkpoints import load_strict
-from .openclip import DTYPES, OpenCLIPModel
+from .openclip import OpenCLIPModel, load_family_file
 
 _POOLER = (
     "attn.in_proj_weight",
@@ -35,18 +31,11 @@ TRAINING_ONLY = frozenset(
 )
 
 
+def without_training_only(state_dict: dict) -> dict:
+    return {k: v for k, v in state_dict.items() if k not in TRAINING_ONLY}
+
+
 def load(source: ModelSource, device: str, precision: str) -> OpenCLIPModel:
     """Build open_clip's CLIP for ``source.vit_type`` and load a COSMOS file strictly, its
     training-only keys ignored by name."""
-    check_checkpoint_exists(source)
-    path = source.checkpoint
-    if path is None:
-        raise CheckpointError(f"--method {source.method}: needs a checkpoint file")
-    fingerprint = file_fingerprint(path)
-    in_file = read_state_dict(path)
-    state_dict = {k: v for k, v in in_file.items() if k not in TRAINING_ONLY}
-    model = build_model(source.vit_type, source.quick_gelu, long_clip=False)
-    load_strict(model, state_dict, path, "cosmos", f"open_clip {source.vit_type}", in_file)
-    model = model.to(device=device, dtype=DTYPES[precision]).eval()
-    loaded = LoadedModel(model, source, False, fingerprint, int(model.context_length))
-    return OpenCLIPModel(loaded, family="cosmos")
+    return load_family_file(source, device, precision, "cosmos", without_training_only)

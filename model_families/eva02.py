@@ -10,7 +10,6 @@ is the value-only last block with residual and FFN (``MaskCLIP`` attention,
 
 from __future__ import annotations
 
-import logging
 import re
 
 import open_clip
@@ -20,10 +19,9 @@ from timm.layers import apply_rot_embed_cat
 from torch import Tensor, nn
 
 from dense_attention import ATTENTIONS, Attention, attend
-from long_clip import read_state_dict
+from long_clip import DTYPES, create_unloaded, read_state_dict
 from ovss.errors import CheckpointError
-from ovss.files import file_fingerprint
-from ovss.zoo import ModelSource, check_checkpoint_exists
+from ovss.zoo import ModelSource, source_fingerprint
 
 from .base import DenseCLIP
 from .checkpoints import load_strict, require_keys
@@ -84,7 +82,7 @@ def resize_pos_embed(state_dict: dict[str, Tensor], model_pos: Tensor) -> None:
 
 
 def build(vit_type: str) -> nn.Module:
-    """A randomly initialised open_clip EVA02 CLIP (fp32, CPU)."""
+    """An open_clip EVA02 CLIP (fp32, CPU), not initialised: every weight is loaded after."""
     name = config_name(vit_type)
     cfg = open_clip.get_model_config(name)
     if cfg is None or "timm_model_name" not in cfg.get("vision_cfg", {}):
@@ -92,14 +90,7 @@ def build(vit_type: str) -> nn.Module:
             f"--vit-type {vit_type}: no open_clip EVA02 config '{name}' (published: "
             f"{' / '.join(CONFIGS)}; or register yours with --model-config)"
         )
-    quiet = logging.getLogger()
-    # open_clip warns "initialized randomly": true, but every weight is loaded right after
-    drop = lambda record: not record.getMessage().startswith("No pretrained weights")  # noqa: E731
-    quiet.addFilter(drop)
-    try:
-        return open_clip.create_model(name, pretrained=None)
-    finally:
-        quiet.removeFilter(drop)
+    return create_unloaded(name)
 
 
 def eva_last_block(
@@ -192,11 +183,10 @@ class EVA02CLIP(DenseCLIP):
 def load(source: ModelSource, device: str, precision: str) -> EVA02CLIP:
     """Build the open_clip EVA02 model of ``source.vit_type`` and load the published file
     strictly (fork names mapped to timm's; RoPE buffers ignored by name)."""
-    check_checkpoint_exists(source)
     path = source.checkpoint
     if path is None:
         raise CheckpointError(f"--method {source.method}: needs a checkpoint file")
-    fingerprint = file_fingerprint(path)
+    fingerprint = source_fingerprint(source)
     in_file = read_state_dict(path, WRAPPERS)
     require_keys(in_file, REQUIRED, path, "eva02")
     clip = build(source.vit_type)
@@ -204,6 +194,5 @@ def load(source: ModelSource, device: str, precision: str) -> EVA02CLIP:
     resize_pos_embed(state_dict, clip.visual.trunk.pos_embed)
     what = f"the {config_name(source.vit_type)} model (--vit-type {source.vit_type})"
     load_strict(clip, state_dict, path, "eva02", what, in_file)
-    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
-    clip = clip.to(device=device, dtype=dtype).eval()
+    clip = clip.to(device=device, dtype=DTYPES[precision]).eval()
     return EVA02CLIP(clip, source, fingerprint)

@@ -11,13 +11,9 @@ tensors to batch-first blocks, so blocks 0-10 mix none): both as FLAIR's authors
 
 from __future__ import annotations
 
-from long_clip import LoadedModel, build_model, read_state_dict
-from ovss.errors import CheckpointError
-from ovss.files import file_fingerprint
-from ovss.zoo import ModelSource, check_checkpoint_exists
+from ovss.zoo import ModelSource
 
-from .checkpoints import load_strict, require_keys
-from .openclip import DTYPES, OpenCLIPModel
+from .openclip import OpenCLIPModel, load_family_file
 
 RENAMES = {"image_post.proj": "visual.proj", "text_post.proj": "text_projection"}
 POOLER = tuple(
@@ -46,16 +42,5 @@ def to_open_clip_keys(state_dict: dict) -> dict:
 def load(source: ModelSource, device: str, precision: str) -> OpenCLIPModel:
     """Build open_clip's CLIP for ``source.vit_type`` and load a FLAIR file strictly, its
     projections renamed and its retrieval pooler ignored by name."""
-    check_checkpoint_exists(source)
-    path = source.checkpoint
-    if path is None:
-        raise CheckpointError(f"--method {source.method}: needs a checkpoint file")
-    fingerprint = file_fingerprint(path)
-    state_dict = read_state_dict(path)
-    require_keys(state_dict, (*RENAMES, *POOLER), path, "flair")
-    model = build_model(source.vit_type, source.quick_gelu, long_clip=False)
-    what = f"open_clip {source.vit_type}"
-    load_strict(model, to_open_clip_keys(state_dict), path, "flair", what, state_dict)
-    model = model.to(device=device, dtype=DTYPES[precision]).eval()
-    loaded = LoadedModel(model, source, False, fingerprint, int(model.context_length))
-    return OpenCLIPModel(loaded, family="flair")
+    required = (*RENAMES, *POOLER)
+    return load_family_file(source, device, precision, "flair", to_open_clip_keys, required)

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import open_clip
 from torch import Tensor
 
 from dense_attention import dense_features, patch_size
-from long_clip import LoadedModel, encode_text_upto_eot, load_clip
-from long_clip.model import DTYPES
+from long_clip import (
+    DTYPES,
+    LoadedModel,
+    build_model,
+    encode_text_upto_eot,
+    load_clip,
+    read_state_dict,
+)
 from ovss.errors import CheckpointError
-from ovss.zoo import ModelSource
+from ovss.zoo import ModelSource, source_fingerprint
 
 from .base import DenseCLIP
+from .checkpoints import load_strict, require_keys
 
 
 class OpenCLIPModel(DenseCLIP):
@@ -63,4 +72,29 @@ def load(source: ModelSource, device: str, precision: str) -> OpenCLIPModel:
     return OpenCLIPModel(load_clip(source, device=device, precision=precision))
 
 
-__all__ = ["DTYPES", "OpenCLIPModel", "load"]
+def load_family_file(
+    source: ModelSource,
+    device: str,
+    precision: str,
+    family: str,
+    to_open_clip: Callable[[dict], dict],
+    required: tuple[str, ...] = (),
+) -> OpenCLIPModel:
+    """Build open_clip's CLIP for ``source.vit_type`` and load another family's file
+    (COSMOS, FLAIR) strictly: its own ``required`` keys present, the rest mapped to open_clip's
+    names by ``to_open_clip``."""
+    path = source.checkpoint
+    if path is None:
+        raise CheckpointError(f"--method {source.method}: needs a checkpoint file")
+    fingerprint = source_fingerprint(source)
+    in_file = read_state_dict(path)
+    require_keys(in_file, required, path, family)
+    model = build_model(source.vit_type, source.quick_gelu, long_clip=False)
+    what = f"open_clip {source.vit_type}"
+    load_strict(model, to_open_clip(in_file), path, family, what, in_file)
+    model = model.to(device=device, dtype=DTYPES[precision]).eval()
+    loaded = LoadedModel(model, source, False, fingerprint, int(model.context_length))
+    return OpenCLIPModel(loaded, family=family)
+
+
+__all__ = ["OpenCLIPModel", "load", "load_family_file"]

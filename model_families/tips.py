@@ -21,11 +21,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dense_attention import ATTENTIONS, Attention, attend
+from long_clip import DTYPES, skip_init
 from ovss.errors import CheckpointError
-from ovss.zoo import ModelSource, check_checkpoint_exists, companion_files, source_fingerprint
+from ovss.zoo import ModelSource, companion_files, source_fingerprint
 
 from .base import DenseCLIP
-from .checkpoints import check_keys, require_keys, wrong_family
+from .checkpoints import load_strict, require_keys, wrong_family
 
 IMAGE_SIZE = 448
 MAX_LEN = 64  # TIPS pads/truncates prompts to 64 tokens
@@ -231,7 +232,6 @@ class TIPSModel(DenseCLIP):
 def load(source: ModelSource, device: str, precision: str) -> TIPSModel:
     """Build TIPS from its vision .npz (``source.checkpoint``), the text .npz and
     tokenizer.model next to it; both towers loaded strictly."""
-    check_checkpoint_exists(source)
     if source.checkpoint is None:
         raise CheckpointError(f"--method {source.method}: needs the TIPS .npz files")
     vision_path = source.checkpoint
@@ -240,17 +240,16 @@ def load(source: ModelSource, device: str, precision: str) -> TIPSModel:
 
     arrays = read_npz(vision_path)
     require_keys(arrays, VISION_REQUIRED, vision_path, "tips")
-    vision = build_vision(source.vit_type)
-    weights = vision_to_timm(arrays)
-    check_keys(weights, vision.state_dict(), vision_path, "tips", f"TIPS {source.vit_type} vision")
-    vision.load_state_dict(weights, strict=True)
+    with skip_init():  # every weight is loaded strictly right after
+        vision = build_vision(source.vit_type)
+    what = f"TIPS {source.vit_type} vision"
+    load_strict(vision, vision_to_timm(arrays), vision_path, "tips", what)
 
     arrays = read_npz(text_path)
     arrays.pop("temperature", None)  # the contrastive temperature: unused here (as published)
-    text = TextEncoder(*text_config(arrays, text_path))
-    check_keys(arrays, text.state_dict(), text_path, "tips", "a TIPS text tower")
-    text.load_state_dict(arrays, strict=True)
+    with skip_init():
+        text = TextEncoder(*text_config(arrays, text_path))
+    load_strict(text, arrays, text_path, "tips", "a TIPS text tower")
 
     model = TIPSModel(vision, text, Tokenizer(tokenizer_path), fingerprint)
-    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
-    return model.to(device=device, dtype=dtype).eval()
+    return model.to(device=device, dtype=DTYPES[precision]).eval()

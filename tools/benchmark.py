@@ -39,6 +39,7 @@ from mmseg.registry import MODELS  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from customized_segmentor import CustomizedSegmentation, slide_windows  # noqa: E402
+from long_clip import DTYPES  # noqa: E402
 from model_families import clear_memory_cache, encode_queries, query_features  # noqa: E402
 from ovss import profile  # noqa: E402
 from ovss.config import (  # noqa: E402
@@ -49,7 +50,7 @@ from ovss.config import (  # noqa: E402
 )
 from ovss.data_check import dataset_layout  # noqa: E402
 from ovss.evaluate import RunOptions, evaluate, prepare  # noqa: E402
-from ovss.flags import add_model_flags, config_overrides  # noqa: E402
+from ovss.flags import add_model_flags, add_protocol_flag, config_overrides  # noqa: E402
 
 
 def median_time(fn, repeats: int, sync) -> float:
@@ -194,8 +195,7 @@ def end_to_end(args: argparse.Namespace) -> None:
     breakdown = profile.report()
     rate = timeline.steady_rate()
     flops = window_flops(cfg)
-    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
-    peak = matmul_rate(device, dtype[cfg.model.precision], sync)
+    peak = matmul_rate(device, DTYPES[cfg.model.precision], sync)
     achieved = flops * windows / tower_s / 1e12
 
     slow = copy.deepcopy(cfg)
@@ -301,7 +301,7 @@ def main(argv: list[str] | None = None) -> None:
     e2e.add_argument(
         "--baseline-images", type=int, default=50, help="images for the one-at-a-time mode"
     )
-    e2e.add_argument("--protocol", choices=("farslip", "segearth"))
+    add_protocol_flag(e2e)
     parts = add_model_flags(sub.add_parser("components", help="window batching, text cache"))
     parts.add_argument("--repeats", type=int, default=3)
     parts.add_argument("--size", type=int, nargs=2, default=(448, 448), metavar=("H", "W"))
