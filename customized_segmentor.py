@@ -24,7 +24,7 @@ from dense_attention import ATTENTIONS
 from model_families import load_model, query_features
 from ovss.errors import ConfigError
 from ovss.profile import milestone
-from ovss.zoo import LONG_CLIP_FLAG, ModelSource
+from ovss.zoo import configured_source
 from prompts import read_class_file
 
 
@@ -140,14 +140,8 @@ class CustomizedSegmentation(BaseSegmentor):
     ) -> None:
         if model_type not in ATTENTIONS:
             raise ConfigError(f"model_type '{model_type}': choose one of {', '.join(ATTENTIONS)}")
-        source = ModelSource(
-            method=model_name,
-            vit_type=vit_type,
-            checkpoint=pretrained,
-            tag=hub_tag,
-            quick_gelu=bool(fqg),
-            long_clip=LONG_CLIP_FLAG[long_clip],
-            family=family,
+        source = configured_source(
+            model_name, vit_type, pretrained, hub_tag, fqg, long_clip, family
         )
         model = load_model(source, device, precision)
         if data_preprocessor is None:

@@ -24,7 +24,7 @@ from ovss.config import (
     select_datasets,
 )
 from ovss.errors import UserError
-from ovss.flags import add_model_flags, config_overrides
+from ovss.flags import add_model_flags, add_protocol_flag, config_overrides
 from ovss.zoo import ROOT, prefetch_source_fingerprint
 
 DEMO_METHOD, DEMO_VIT_TYPE = "DemoCLIP", "DemoCLIP-ViT-T-16"
@@ -41,11 +41,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Training-free open-vocabulary segmentation benchmark on RS datasets."
     )
     add_model_flags(p)
-    p.add_argument(
-        "--protocol",
-        choices=("farslip", "segearth"),
-        help="farslip (default: prob_thd 0, no CLS bias) or segearth (per-dataset thresholds)",
-    )
+    add_protocol_flag(p)
     p.add_argument(
         "--datasets",
         help="comma list of dataset types and groups, e.g. UDD5Dataset,VDDDataset or "

@@ -16,11 +16,12 @@ from mmengine.config import Config
 from .errors import ConfigError, DataError
 from .protocols import apply_protocol
 from .zoo import (
-    LONG_CLIP_FLAG,
+    LONG_CLIP_KEY,
     MODEL_ZOO,
     ROOT,
     ModelSource,
     check_checkpoint_exists,
+    configured_source,
     dense_path_label,
     resolve_source,
 )
@@ -123,7 +124,7 @@ def resolve_model(cfg) -> None:
     m.pretrained = source.checkpoint
     m.hub_tag = source.tag
     m.fqg = source.quick_gelu
-    m.long_clip = {None: None, True: "load_from_scratch", False: "disable"}[source.long_clip]
+    m.long_clip = LONG_CLIP_KEY[source.long_clip]
     published = MODEL_ZOO[source.method].dense_path
     if m.get("model_type") is None:
         # the method's published dense path: SegEarth for the OpenCLIP family (with the
@@ -167,14 +168,8 @@ def hide_gpus_for_cpu_runs(cfg) -> None:
 def model_source(cfg) -> ModelSource:
     """The resolved weights of a config (as the segmentor will load them)."""
     m = cfg.model
-    return ModelSource(
-        method=m.model_name,
-        vit_type=m.vit_type,
-        checkpoint=m.pretrained,
-        tag=m.hub_tag,
-        quick_gelu=bool(m.fqg),
-        long_clip=LONG_CLIP_FLAG[m.long_clip],
-        family=m.family,
+    return configured_source(
+        m.model_name, m.vit_type, m.pretrained, m.hub_tag, m.fqg, m.long_clip, m.family
     )
 
 

@@ -11,6 +11,9 @@ import argparse
 
 from mmengine.config import DictAction
 
+from .protocols import PROTOCOLS
+from .zoo import LONG_CLIP_FLAG
+
 # flag dest -> dotted config key it sets
 FLAG_KEYS: dict[str, str] = {
     "method": "model.model_name",
@@ -41,7 +44,7 @@ def add_model_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     g.add_argument("--fqg", action="store_true", default=None, help="force QuickGELU (any method)")
     g.add_argument(
         "--long-clip",
-        choices=("disable", "load_from_scratch"),
+        choices=tuple(key for key in LONG_CLIP_FLAG if key),
         help="LongCLIP text tower (default: detect from the weights)",
     )
     g.add_argument(
@@ -70,6 +73,15 @@ def add_model_flags(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="override any config key, e.g. model.slide_stride=56 protocol=segearth",
     )
     return parser
+
+
+def add_protocol_flag(parser: argparse.ArgumentParser) -> None:
+    """--protocol, one of ``ovss.protocols.PROTOCOLS``."""
+    parser.add_argument(
+        "--protocol",
+        choices=tuple(PROTOCOLS),
+        help="farslip (default: prob_thd 0, no CLS bias) or segearth (per-dataset thresholds)",
+    )
 
 
 def config_overrides(args: argparse.Namespace) -> dict:

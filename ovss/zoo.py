@@ -192,6 +192,29 @@ class ModelSource:
 
 
 LONG_CLIP_FLAG = {None: None, "disable": False, "load_from_scratch": True}
+LONG_CLIP_KEY = {flag: key for key, flag in LONG_CLIP_FLAG.items()}  # and back
+
+
+def configured_source(
+    model_name: str,
+    vit_type: str,
+    pretrained: str | None,
+    hub_tag: str | None,
+    fqg: bool,
+    long_clip: str | None,
+    family: str,
+) -> ModelSource:
+    """The weights named by the segmentor's resolved config keys: what it loads, and what the
+    run records (one mapping, so the recorded fingerprint is that of the loaded weights)."""
+    return ModelSource(
+        method=model_name,
+        vit_type=vit_type,
+        checkpoint=pretrained,
+        tag=hub_tag,
+        quick_gelu=bool(fqg),
+        long_clip=LONG_CLIP_FLAG[long_clip],
+        family=family,
+    )
 
 
 def short_vit(vit_type: str) -> str:

@@ -28,7 +28,7 @@ from mmseg.registry import MODELS  # noqa: E402
 from ovss.config import BASE_CONFIG, hide_gpus_for_cpu_runs, load_config  # noqa: E402
 from ovss.errors import UserError  # noqa: E402
 from ovss.evaluate import prepare  # noqa: E402
-from ovss.flags import add_model_flags, config_overrides  # noqa: E402
+from ovss.flags import add_model_flags, add_protocol_flag, config_overrides  # noqa: E402
 from ovss.visualize import draw_legend, palette_for  # noqa: E402
 
 
@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("image")
     p.add_argument("--classes", help="class file: one class per line, synonyms by comma")
     p.add_argument("--config", default=BASE_CONFIG, help="base or dataset config (cfg_*.py)")
-    p.add_argument("--protocol", choices=("farslip", "segearth"))
+    add_protocol_flag(p)
     p.add_argument("--out", help="label PNG (default: <image stem>_pred.png)")
     add_model_flags(p)
     return p.parse_args(argv)
