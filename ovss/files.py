@@ -11,10 +11,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 
 def write_atomic(path: str, data: str | bytes) -> None:
-    """Write via a temporary file and rename: a reader never sees a half-written file."""
+    """Write via a temporary file and rename: a reader never sees a half-written file. The
+    temporary name, ``.<name>.<random>.part``, is hidden and never ends with the file's own
+    suffix, so no listing by suffix (results, dataset folders) takes it for a finished file."""
     folder = os.path.dirname(path) or "."
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".part")
     try:
         if isinstance(data, bytes):
             with os.fdopen(fd, "wb") as f:

@@ -9,9 +9,10 @@
   ``slide_boxes`` is mmseg's rule for iSAID and (SegEarth-OV) UAVid. Both reproduce the
   published positions, edge handling and file names exactly, the published tools' quirks on
   images smaller than a tile included (see their docstrings).
-- **Writing.** Every output is written to ``.<name>.part`` and renamed, so an interrupted
-  run never leaves a half-written file that a rerun would take as finished; labels are
-  single-channel 8-bit files (Pillow reads them as 'L', never 'P').
+- **Writing.** Every output is written by ``ovss.files.write_atomic`` (a hidden ``.part``
+  file, then a rename), so an interrupted run never leaves a half-written file that a rerun
+  would take as finished; labels are single-channel 8-bit files (Pillow reads them as 'L',
+  never 'P').
 - **Running.** A converter plans ``Job``s (one per source image or tile); they run in a
   process pool with a progress bar; a job whose outputs all exist is skipped unless
   ``overwrite``.
@@ -23,7 +24,6 @@ import io
 import os
 import posixpath
 import re
-import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
@@ -36,6 +36,7 @@ from PIL import Image
 
 from ovss.data_check import EXIF_ORIENTATION, DatasetLayout
 from ovss.errors import ConfigError, DataError
+from ovss.files import write_atomic
 
 # Raw tiles are large by design (iSAID up to ~4000x13000): no decompression-bomb limit.
 Image.MAX_IMAGE_PIXELS = None
@@ -230,17 +231,17 @@ def entry_size(entry: Entry) -> tuple[int, int]:
         return array.shape[0], array.shape[1]
 
 
-def index_label(entry: Entry) -> np.ndarray:
-    """A label holding class indices, as mmseg reads it: Pillow, a palette's indices kept.
-    A 3-channel label whose channels are equal is a grey label; otherwise it is an error
-    (the caller handles colour-coded labels)."""
+def index_label(entry: Entry, table: dict[tuple[int, int, int], int] | None = None) -> np.ndarray:
+    """A label as mmseg reads it (Pillow, a palette's indices kept): class indices. A
+    3-channel label whose channels are equal is a grey label; a colour-coded one (which mmseg
+    cannot read as classes) is mapped through ``table`` (other colours 255), or is an error
+    where no table is given."""
     array = np.array(decode_pil(entry))
-    if array.ndim == 3:
-        if not (
-            np.array_equal(array[..., 0], array[..., 1])
-            and np.array_equal(array[..., 1], array[..., 2])
-        ):
+    if is_colour_coded(array):
+        if table is None:
             raise DataError(f"{entry.path}: colour label where class indices were expected")
+        return colours_to_index(array[..., :3], table, 255)
+    if array.ndim == 3:
         array = array[..., 0]
     return _as_uint8(entry, array)
 
@@ -395,23 +396,6 @@ def pad_to(array: np.ndarray, height: int, width: int, value: int) -> np.ndarray
 # Writing
 
 
-def _write(path: str, data: bytes | Callable[[io.BufferedWriter], None]) -> None:
-    """Write via ``.<name>.part`` + rename (the part file never carries the dataset suffix)."""
-    folder = os.path.dirname(path)
-    os.makedirs(folder, exist_ok=True)
-    part = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.part")
-    try:
-        with open(part, "wb") as f:
-            if isinstance(data, bytes):
-                f.write(data)
-            else:
-                data(f)
-        os.replace(part, path)
-    finally:
-        if os.path.exists(part):
-            os.remove(part)
-
-
 def encode(path: str, array: np.ndarray) -> bytes:
     """cv2 encoding chosen by the suffix (colour arrays are BGR, as cv2/mmcv write them)."""
     ext = os.path.splitext(path)[1].lower()
@@ -423,20 +407,19 @@ def encode(path: str, array: np.ndarray) -> bytes:
 
 
 def write_image(path: str, bgr: np.ndarray) -> None:
-    _write(path, encode(path, bgr))
+    write_atomic(path, encode(path, bgr))
 
 
 def write_label(path: str, label: np.ndarray) -> None:
     """A single-channel 8-bit label (PNG or TIFF by suffix): Pillow reads it as mode 'L'."""
     if label.ndim != 2 or label.dtype != np.uint8:
         raise DataError(f"{path}: internal error, label must be 2-D uint8")
-    _write(path, encode(path, label))
+    write_atomic(path, encode(path, label))
 
 
 def copy_entry(entry: Entry, path: str) -> None:
     """The raw bytes, unchanged (the file already has the target format)."""
-    with entry.open() as src:
-        _write(path, lambda dst: shutil.copyfileobj(src, dst, 1 << 20))
+    write_atomic(path, entry.read())
 
 
 def put_image(entry: Entry, path: str) -> None:

@@ -8,7 +8,7 @@ used).
 Output: images copied byte for byte to ``UDD5/val/src/<name>.JPG``; labels to
 ``UDD5/val/gt/<name>.png`` as single-channel class indices 0 vegetation, 1 building,
 2 road, 3 vehicle, 4 other, the values mmseg reads from the released file (see
-``released_label``). The protocol fixes no count.
+``udd5_label``). The protocol fixes no count.
 """
 
 from __future__ import annotations
@@ -17,15 +17,12 @@ import numpy as np
 
 from .common import (
     Converter,
-    DataError,
     Entry,
     Job,
     Out,
     by_key,
-    colours_to_index,
     copy_pair,
-    decode_pil,
-    is_colour_coded,
+    index_label,
     pair_up,
     select_split,
 )
@@ -39,26 +36,10 @@ UDD5_RGB = {  # the UDD readme's class table (Gt Label, RGB)
 }
 
 
-def released_label(entry: Entry, table: dict[tuple[int, int, int], int]) -> np.ndarray:
-    """The class indices of a released UDD/VDD label, as mmseg's ``LoadAnnotations`` reads
-    it (SegEarth-OV evaluates the files as they are): a palette-mode file gives its indices
-    whatever its palette; a single-channel or grey file its values. A colour-coded RGB file
-    (which mmseg cannot read as classes) is mapped through ``table``, other colours 255."""
-    im = decode_pil(entry)
-    array = np.array(im)
-    if im.mode != "P" and is_colour_coded(array):
-        return colours_to_index(array[..., :3], table, 255)
-    if array.ndim == 3:
-        array = array[..., 0]
-    if array.dtype != np.uint8:
-        if array.size and (array.min() < 0 or array.max() > 255):
-            raise DataError(f"{entry.path}: label values outside 0..255")
-        array = array.astype(np.uint8)
-    return array
-
-
 def udd5_label(entry: Entry) -> np.ndarray:
-    return released_label(entry, UDD5_RGB)
+    """The values mmseg reads from the released file (SegEarth-OV evaluates the files as they
+    are): palette indices kept whatever the palette; colour-coded RGB mapped by the table."""
+    return index_label(entry, UDD5_RGB)
 
 
 def src_gt_plan(

@@ -7,7 +7,7 @@ Raw: the release folder or zip with ``test/src/<name>.JPG`` and ``test/gt/<name>
 Output: images copied byte for byte to ``VDD/test/src/<name>.JPG``; labels to
 ``VDD/test/gt/<name>.png`` as single-channel class indices 0 other, 1 wall, 2 road,
 3 vegetation, 4 vehicle, 5 roof, 6 water (the VDD readme's class ids), the values mmseg
-reads from the released file (``udd5.released_label``: palette indices kept). A
+reads from the released file (``common.index_label``: palette indices kept). A
 colour-coded RGB label is mapped from (0,0,0) other, (102,102,156) wall, (128,64,128) road,
 (107,142,35) vegetation, (0,0,142) vehicle, (70,70,70) roof, and water as (28,42,168) or
 (0,200,200) (the VDD MMSegmentation palette); any other colour 255. **40** test images
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import Converter, Entry, Job, Out
-from .udd5 import released_label, src_gt_plan
+from .common import Converter, Entry, Job, Out, index_label
+from .udd5 import src_gt_plan
 
 VDD_RGB = {
     (0, 0, 0): 0,
@@ -34,7 +34,7 @@ VDD_RGB = {
 
 
 def vdd_label(entry: Entry) -> np.ndarray:
-    return released_label(entry, VDD_RGB)
+    return index_label(entry, VDD_RGB)
 
 
 def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
