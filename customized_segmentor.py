@@ -182,9 +182,7 @@ class CustomizedSegmentation(BaseSegmentor):
 
     def grid_logits(self, inputs: Tensor) -> Tensor:
         """(n, Q, g, g) cosine logits of model-size inputs (+ the CLS term if asked for)."""
-        feats = self.model.dense_features(
-            inputs.to(self.query_features.dtype), self.model_type, self.ignore_residual
-        )
+        feats = self.extract_feat(inputs)
         feats = feats / feats.norm(dim=-1, keepdim=True)
         logits = feats[:, 1:] @ self.query_features.T  # (n, g*g, Q)
         if self.cls_token_lambda:
@@ -284,12 +282,8 @@ class CustomizedSegmentation(BaseSegmentor):
 
     def encode_decode(self, inputs: Tensor, batch_img_metas: list[dict]) -> Tensor:
         """Query logits at each image's original size (mmseg's name for the dense forward)."""
-        return torch.stack(
-            [
-                self.slide_logits(image[None], meta["ori_shape"][:2])
-                for image, meta in zip(inputs, batch_img_metas, strict=True)
-            ]
-        )
+        shapes = [meta["ori_shape"][:2] for meta in batch_img_metas]
+        return torch.stack(self.slide_logits_batch(list(inputs), shapes))
 
     def extract_feat(self, inputs: Tensor) -> Tensor:
         """Projected dense tokens of model-size inputs (CLS first)."""

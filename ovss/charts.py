@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
+import io
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .results import CHART_DIR  # noqa: E402
-
-
-def chart_path(out_dir: str, dataset: str) -> str:
-    return os.path.join(out_dir, CHART_DIR, f"{dataset}.png")
+from .files import write_atomic  # noqa: E402
+from .results import chart_path  # noqa: E402
 
 
 def save_iou_chart(out_dir: str, record: dict, label: str) -> str:
@@ -42,10 +39,9 @@ def save_iou_chart(out_dir: str, record: dict, label: str) -> str:
     )
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    path = chart_path(out_dir, record["dataset"])
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp)
+    png = io.BytesIO()
+    fig.savefig(png, format="png")
     plt.close(fig)
-    os.replace(tmp, path)  # atomic, like every result file
+    path = chart_path(out_dir, record["dataset"])
+    write_atomic(path, png.getvalue())  # like every result file
     return path

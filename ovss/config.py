@@ -101,8 +101,6 @@ def load_config(path: str, overrides: dict | None = None, cfg_options: dict | No
     for path in cfg.get("model_configs", []):
         if not os.path.exists(path):
             raise ConfigError(f"--model-config {path}: no such file or folder")
-    if cfg.test_dataloader.get("num_workers", 0) == 0:
-        cfg.test_dataloader.persistent_workers = False
     return cfg
 
 

@@ -53,9 +53,9 @@ def prepare(cfgs: dict) -> None:
     first = next(iter(cfgs.values()))
     register_modules(first)
     init_default_scope(first.get("default_scope", "mmseg"))
-    init_distributed(first)
     for cfg in cfgs.values():
         resolve_device(cfg)
+    init_distributed(first)
     warn_slow_precision(first)
     use_device(first.model.device)
 
@@ -98,7 +98,7 @@ def evaluate(cfgs: dict, options: RunOptions) -> list[dict]:
             say(f"{name}: finished earlier with the same settings, skipped (--resume)")
             records.append(old)
             if main:
-                if not os.path.isfile(os.path.join(out_dir, results.CHART_DIR, f"{name}.png")):
+                if not os.path.isfile(results.chart_path(out_dir, name)):
                     save_chart(out_dir, old, label)
                 results.write_summary(out_dir, label, summary_settings(records), records)
             continue

@@ -24,6 +24,10 @@ SETTINGS_FILE = "settings.json"
 CHART_DIR = "charts"  # per-dataset IoU charts (ovss/charts.py)
 
 
+def chart_path(out_dir: str, dataset: str) -> str:
+    return os.path.join(out_dir, CHART_DIR, f"{dataset}.png")
+
+
 def dataset_path(out_dir: str, dataset: str) -> str:
     return os.path.join(out_dir, "datasets", f"{dataset}.json")
 
@@ -133,7 +137,7 @@ def write_summary(out_dir: str, label: str, settings: dict, records: Sequence[di
     charts = {
         r["dataset"]: f"{CHART_DIR}/{r['dataset']}.png"
         for r in records
-        if os.path.isfile(os.path.join(out_dir, CHART_DIR, f"{r['dataset']}.png"))
+        if os.path.isfile(chart_path(out_dir, r["dataset"]))
     }
     write_atomic(os.path.join(out_dir, MD_FILE), markdown(label, settings, records, charts))
     write_atomic(os.path.join(out_dir, SETTINGS_FILE), json.dumps(settings, indent=2) + "\n")

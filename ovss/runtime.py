@@ -88,19 +88,17 @@ def default_workers(device: str) -> int:
 
 
 def init_distributed(cfg) -> None:
-    """``launcher`` 'pytorch' (torchrun): one process per device. The process group is
-    created here (gloo on CPU, nccl on CUDA) because mmengine's own init always selects a
-    CUDA device; the Runner then shards each dataset with its DistributedSampler and the
-    metric gathers the per-image histograms."""
+    """``launcher`` 'pytorch' (torchrun), after ``resolve_device``: one process per device.
+    The process group is created here (gloo on CPU, nccl on CUDA) because mmengine's own init
+    always selects a CUDA device; the Runner then shards each dataset with its
+    DistributedSampler and the metric gathers the per-image histograms."""
     if cfg.get("launcher", "none") == "none" or is_distributed():
         return
     if cfg.launcher != "pytorch":
         raise ConfigError(f"--launcher {cfg.launcher}: only 'pytorch' (torchrun) is supported")
     if "RANK" not in os.environ:
         raise ConfigError("--launcher pytorch: start with torchrun --nproc_per_node N ...")
-    cuda = str(cfg.model.get("device") or "").startswith("cuda") or (
-        cfg.model.get("device") is None and torch.cuda.is_available()
-    )
+    cuda = cfg.model.device.startswith("cuda")  # resolved by resolve_device
     if cuda:
         torch.cuda.set_device(int(os.environ["LOCAL_RANK"]))
     torch.distributed.init_process_group(backend="nccl" if cuda else "gloo")

@@ -12,13 +12,14 @@ import pytest
 from conftest import ROOT
 from ovss.config import BASE_CONFIG, dataset_configs, load_config, select_datasets
 from ovss.errors import CheckpointError, ConfigError, UserError, ZooError
-from ovss.flags import FLAG_KEYS, add_model_flags, config_overrides
+from ovss.flags import FLAG_KEYS, add_model_flags, add_protocol_flag, config_overrides
 from ovss.protocols import PROTOCOLS
+from ovss.runtime import resolve_device
 
 
 def cfg_for(dataset="UDD5Dataset", argv=(), **extra):
     parser = add_model_flags(argparse.ArgumentParser())
-    parser.add_argument("--protocol")
+    add_protocol_flag(parser)
     args = parser.parse_args(list(argv))
     overrides = {**config_overrides(args), **extra}
     return load_config(dataset_configs()[dataset], overrides, args.cfg_options)
@@ -56,6 +57,7 @@ def test_cfg_options_edit_any_key_and_win_over_flags(ckpt):
         + ["model.slide_stride=56", "model.model_type=GAV", "test_dataloader.num_workers=0"]
     )
     assert cfg.model.slide_stride == 56 and cfg.model.model_type == "GAV"
+    resolve_device(cfg)  # the run's loader settings follow the worker count
     assert cfg.test_dataloader.num_workers == 0 and cfg.test_dataloader.persistent_workers is False
 
 
