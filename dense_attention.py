@@ -159,21 +159,26 @@ def dense_features(
     """(B, 1 + g*g, D) projected tokens (CLS first), last block replaced; not normalised."""
     if model_type not in ATTENTIONS:
         raise ValueError(f"model_type '{model_type}': choose one of {', '.join(ATTENTIONS)}")
+    x = trunk_tokens(visual, images)
+    patch = patch_size(visual)
+    grid = (images.shape[-2] // patch, images.shape[-1] // patch)
+    last = visual.transformer.resblocks[-1]
+    x = last_block(last, x, ATTENTIONS[model_type], ignore_residual, grid)
+    x = visual.ln_post(x)
+    return x @ visual.proj if visual.proj is not None else x
+
+
+def trunk_tokens(visual: nn.Module, images: Tensor) -> Tensor:
+    """(B, N, C) batch-first tokens entering the last block: the unchanged blocks run as
+    open_clip runs them (its fused attention)."""
     x = visual._embeds(images)  # conv1 + CLS + positions + ln_pre (open_clip)
     transformer = visual.transformer
-    blocks = transformer.resblocks
     batch_first = getattr(transformer, "batch_first", True)
     if not batch_first:
         x = x.transpose(0, 1)
-    for block in blocks[:-1]:
+    for block in transformer.resblocks[:-1]:
         x = block(x)
-    if not batch_first:
-        x = x.transpose(0, 1)
-    patch = patch_size(visual)
-    grid = (images.shape[-2] // patch, images.shape[-1] // patch)
-    x = last_block(blocks[-1], x, ATTENTIONS[model_type], ignore_residual, grid)
-    x = visual.ln_post(x)
-    return x @ visual.proj if visual.proj is not None else x
+    return x if batch_first else x.transpose(0, 1)
 
 
 def patch_size(visual: nn.Module) -> int:

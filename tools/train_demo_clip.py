@@ -245,13 +245,9 @@ def forward_image(
     residual (``dense_attention.last_block``), then ln_post and the projection.
     """
     visual = model.visual
-    x = visual._embeds(images)
+    x = dense_attention.trunk_tokens(visual, images)
     blocks = visual.transformer.resblocks
     batch_first = getattr(visual.transformer, "batch_first", True)
-    x = x if batch_first else x.transpose(0, 1)
-    for block in blocks[:-1]:
-        x = block(x)
-    x = x if batch_first else x.transpose(0, 1)
     last = blocks[-1](x if batch_first else x.transpose(0, 1))
     last = last if batch_first else last.transpose(0, 1)
     pooled = visual.ln_post(last)[:, 0] @ visual.proj
