@@ -25,6 +25,20 @@ TINY = "ViT-T-16-test"
 TINY32 = "ViT-T-32-test"
 
 
+def cli_args(pretrained, data_root, work_dir, *extra, method="CLIP", vit_type=TINY) -> list[str]:
+    """The CLI's arguments for a CPU run of one model on generated data (no loader workers)."""
+    return [
+        "--method", method, "--vit-type", vit_type, "--pretrained", str(pretrained),
+        "--data-root", str(data_root), "--work-dir", str(work_dir),
+        "--num-workers", "0", "--device", "cpu", *extra,
+    ]  # fmt: skip
+
+
+def out_dir(work_dir, method="CLIP", vit_type=TINY) -> str:
+    """Where the CLI writes a run's results (``<work-dir>/<vit-type>/<method>/``)."""
+    return os.path.join(str(work_dir), vit_type, method)
+
+
 @pytest.fixture(scope="session")
 def tiny_state_dict():
     return synthetic.random_state_dict(TINY, seed=1)

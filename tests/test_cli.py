@@ -19,35 +19,11 @@ from mmseg.registry import MODELS
 
 import eval_customized
 import ovss.config
-from conftest import ROOT, TINY
+from conftest import ROOT, TINY, cli_args, out_dir
 from customized_segmentor import CustomizedSegmentation
 from ovss.config import DEFAULT_DATASETS
 from references import SEGEARTH, reference_labels, reference_logits
 from synthetic import LAYOUTS, MODEL_CONFIG_DIR, make_dataset
-
-
-def cli_args(ckpt, data_root, work_dir, *extra):
-    return [
-        "--method",
-        "CLIP",
-        "--vit-type",
-        TINY,
-        "--pretrained",
-        ckpt,
-        "--data-root",
-        data_root,
-        "--work-dir",
-        str(work_dir),
-        "--num-workers",
-        "0",
-        "--device",
-        "cpu",
-        *extra,
-    ]
-
-
-def out_dir(work_dir):
-    return os.path.join(str(work_dir), TINY, "CLIP")
 
 
 def recompute_miou(data_root, dataset, pred_dir):

@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 import eval_customized
-from conftest import ROOT, TINY
+from conftest import ROOT, TINY, cli_args, out_dir
 from ovss import results
 from ovss.settings import summary_settings
 
@@ -59,25 +59,7 @@ compare_runs = _tool()
 
 
 def cli(ckpt, data_root, work, method, datasets, *extra):
-    args = [
-        "--method",
-        method,
-        "--vit-type",
-        TINY,
-        "--pretrained",
-        ckpt,
-        "--data-root",
-        data_root,
-        "--work-dir",
-        str(work),
-        "--num-workers",
-        "0",
-        "--device",
-        "cpu",
-        "--datasets",
-        datasets,
-        *extra,
-    ]
+    args = cli_args(ckpt, data_root, work, "--datasets", datasets, *extra, method=method)
     assert eval_customized.main(args) == 0
 
 
@@ -100,10 +82,10 @@ def runs(tiny_checkpoint, data_root, tmp_path_factory):
     )
     cli(tiny_checkpoint, data_root, seg, "CLIP", "UDD5Dataset,VDDDataset", "--protocol", "segearth")
     folders = {
-        "clip": os.path.join(work, TINY, "CLIP"),
-        "farslip": os.path.join(work, TINY, "FarSLIP1"),
-        "clear": os.path.join(clear, TINY, "FarSLIP1"),
-        "segearth": os.path.join(seg, TINY, "CLIP"),
+        "clip": out_dir(work, "CLIP"),
+        "farslip": out_dir(work, "FarSLIP1"),
+        "clear": out_dir(clear, "FarSLIP1"),
+        "segearth": out_dir(seg, "CLIP"),
     }
     return [str(work), str(clear), str(seg)], folders
 

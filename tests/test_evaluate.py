@@ -15,7 +15,7 @@ from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
 
 import eval_customized
-from conftest import ROOT, TINY
+from conftest import ROOT, TINY, cli_args, out_dir
 from customized_segmentor import CustomizedSegmentation, OVSSDataPreProcessor
 from references import reference_labels, reference_logits
 from synthetic import MODEL_CONFIG_DIR, make_dataset
@@ -96,31 +96,12 @@ def mixed_root(tmp_path_factory):
 
 
 def cli(ckpt, root, work, *extra):
-    return [
-        "--method",
-        "CLIP",
-        "--vit-type",
-        TINY,
-        "--pretrained",
-        ckpt,
-        "--data-root",
-        root,
-        "--work-dir",
-        str(work),
-        "--datasets",
-        "UDD5Dataset,VDDDataset",
-        "--device",
-        "cpu",
-        "--num-workers",
-        "0",
-        "--model-config",
-        MODEL_CONFIG_DIR,
-        *extra,
-    ]
+    datasets = ("--datasets", "UDD5Dataset,VDDDataset", "--model-config", MODEL_CONFIG_DIR)
+    return cli_args(ckpt, root, work, *datasets, *extra)
 
 
 def outputs(work, pred):
-    total = open(os.path.join(str(work), TINY, "CLIP", "ovss_results_total.txt")).read()
+    total = open(os.path.join(out_dir(work), "ovss_results_total.txt")).read()
     pngs = {}
     for folder, _, files in os.walk(str(pred)):
         for name in files:

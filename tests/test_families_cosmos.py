@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 import eval_customized
-from conftest import TINY
+from conftest import TINY, cli_args, out_dir
 from model_families import load_model
 from ovss.errors import CheckpointError
 from ovss.zoo import ModelSource, resolve_source
@@ -153,17 +153,15 @@ def test_cli_published_path_by_default_and_the_published_spelling(cosmos_file, t
     root = str(tmp_path / "data")
     make_dataset(root, "PotsdamDataset", count=2, seed=13)
     work = tmp_path / "w"
-    argv = ["--method", "cosmos", "--vit-type", TINY, "--pretrained", cosmos_file]
-    argv += ["--data-root", root, "--work-dir", str(work), "--num-workers", "0"]
-    argv += ["--device", "cpu", "--datasets", "PotsdamDataset"]
+    argv = cli_args(cosmos_file, root, work, "--datasets", "PotsdamDataset", method="cosmos")
     assert eval_customized.main(argv) == 0
-    out_dir = os.path.join(str(work), TINY, "COSMOS")
-    settings = json.load(open(os.path.join(out_dir, "settings.json")))
+    out = out_dir(work, "COSMOS")
+    settings = json.load(open(os.path.join(out, "settings.json")))
     assert settings["method"] == "COSMOS"
     assert (settings["model_type"], settings["ignore_residual"]) == ("SCLIP", False)
     assert settings["dense_path"].startswith("published (SCLIP attention")
     assert eval_customized.main(argv + ["--protocol", "segearth", "--model-type", "NACLIP"]) == 0
-    settings = json.load(open(os.path.join(out_dir, "settings.json")))
+    settings = json.load(open(os.path.join(out, "settings.json")))
     assert settings["dense_path"].startswith("extension: NACLIP attention")
     assert "cls_token_lambda CLS term is an extension" in settings["dense_path"]
     assert capsys.readouterr().out.count("dense_path=") >= 2

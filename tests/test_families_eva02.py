@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 import eval_customized
-from conftest import TINY
+from conftest import TINY, cli_args, out_dir
 from model_families import load_model
 from ovss.errors import CheckpointError
 from ovss.zoo import ModelSource, resolve_source
@@ -244,9 +244,7 @@ def test_real_vit_b16_shape_from_the_zoo_file_name(tmp_path):
 
 # ---------------------------------------------------------------------------- CLI
 def cli(method, vit, ckpt, root, work, *extra):
-    argv = ["--method", method, "--vit-type", vit, "--pretrained", ckpt, "--data-root", root]
-    argv += ["--work-dir", str(work), "--num-workers", "0", "--device", "cpu", *extra]
-    return eval_customized.main(argv)
+    return eval_customized.main(cli_args(ckpt, root, work, *extra, method=method, vit_type=vit))
 
 
 def test_cli_default_is_the_published_path_and_model_type_extends_it(eva_file, tmp_path, capsys):
@@ -258,15 +256,15 @@ def test_cli_default_is_the_published_path_and_model_type_extends_it(eva_file, t
     argv = ("--datasets", datasets, "--pred-dir", str(preds))
     assert cli("FineCLIP", TINY_EVA, eva_file, root, work, *argv) == 0
     out = capsys.readouterr().out
-    out_dir = os.path.join(str(work), TINY_EVA, "FineCLIP")
-    settings = json.load(open(os.path.join(out_dir, "settings.json")))
+    run_dir = out_dir(work, "FineCLIP", TINY_EVA)
+    settings = json.load(open(os.path.join(run_dir, "settings.json")))
     assert (settings["model_type"], settings["ignore_residual"]) == ("MaskCLIP", False)
     assert settings["dense_path"].startswith("published (value-only last block")
     assert settings["precision"] == "fp32" and "dense_path=published" in out
     published = read_predictions(preds)
 
     assert cli("FineCLIP", TINY_EVA, eva_file, root, work, *argv, "--model-type", "GEM") == 0
-    settings = json.load(open(os.path.join(out_dir, "settings.json")))
+    settings = json.load(open(os.path.join(run_dir, "settings.json")))
     assert settings["model_type"] == "GEM" and settings["ignore_residual"] is True
     assert settings["dense_path"].startswith("extension: GEM attention")
     gem = read_predictions(preds)

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 import eval_customized
-from conftest import TINY
+from conftest import TINY, cli_args, out_dir
 from model_families import load_model
 from ovss.errors import CheckpointError
 from ovss.zoo import ModelSource, resolve_source
@@ -150,11 +150,10 @@ def test_cli_runs_flair_with_the_published_last_layer(flair_file, tmp_path):
     root = str(tmp_path / "data")
     make_dataset(root, "iSAIDDataset", count=1, seed=17)
     work = tmp_path / "w"
-    argv = ["--method", "FLAIR", "--vit-type", TINY, "--pretrained", flair_file]
-    argv += ["--data-root", root, "--work-dir", str(work), "--num-workers", "0"]
-    argv += ["--device", "cpu", "--datasets", "iSAIDDataset", "--protocol", "segearth"]
+    extra = ("--datasets", "iSAIDDataset", "--protocol", "segearth")
+    argv = cli_args(flair_file, root, work, *extra, method="FLAIR")
     assert eval_customized.main(argv) == 0
-    settings = json.load(open(os.path.join(str(work), TINY, "FLAIR", "settings.json")))
+    settings = json.load(open(os.path.join(out_dir(work, "FLAIR"), "settings.json")))
     assert (settings["model_type"], settings["ignore_residual"]) == ("SegEarth", True)
     assert settings["dense_path"].startswith("published (SegEarth attention without residual")
     assert settings["cls_token_lambda"] == -0.3 and "extension" not in settings["dense_path"]

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 import eval_customized
-from conftest import ROOT, TINY
+from conftest import ROOT, TINY, cli_args, out_dir
 from customized_segmentor import CustomizedSegmentation
 from model_families import encode_queries, load_model
 from ovss.errors import CheckpointError
@@ -306,11 +306,10 @@ def test_cli_predictions_equal_a_from_scratch_tips_pipeline(tips_files, tmp_path
     root = str(tmp_path / "data")
     make_dataset(root, "UDD5Dataset", count=2, seed=19)
     work, preds = tmp_path / "w", tmp_path / "p"
-    argv = ["--method", "tips", "--vit-type", TINY_TIPS, "--pretrained", tips_files]
-    argv += ["--data-root", root, "--work-dir", str(work), "--num-workers", "0", "--device", "cpu"]
-    argv += ["--datasets", "UDD5Dataset", "--pred-dir", str(preds)]
+    extra = ("--datasets", "UDD5Dataset", "--pred-dir", str(preds))
+    argv = cli_args(tips_files, root, work, *extra, method="tips", vit_type=TINY_TIPS)
     assert eval_customized.main(argv) == 0
-    settings = json.load(open(os.path.join(str(work), TINY_TIPS, "TIPS", "settings.json")))
+    settings = json.load(open(os.path.join(out_dir(work, "TIPS", TINY_TIPS), "settings.json")))
     assert settings["dense_path"].startswith("published (SegEarth attention without residual)")
 
     seg = CustomizedSegmentation(

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import eval_customized
-from conftest import TINY
+from conftest import TINY, cli_args
 from model_families import FAMILIES, load_model
 from ovss.config import dataset_configs, load_config
 from ovss.errors import CheckpointError, ZooError
@@ -126,8 +126,7 @@ def test_metaclip_by_tag_or_from_a_local_file(tmp_path, capsys):
     assert torch.equal(model.clip.visual.proj, sd["visual.proj"])
     root = str(tmp_path / "data")
     make_dataset(root, "VDDDataset", count=1, seed=23)
-    argv = ["--method", "MetaCLIP", "--vit-type", TINY, "--pretrained", path, "--data-root", root]
-    argv += ["--work-dir", str(tmp_path / "w"), "--num-workers", "0", "--device", "cpu"]
+    argv = cli_args(path, root, tmp_path / "w", method="MetaCLIP")
     assert eval_customized.main(argv + ["--datasets", "VDDDataset"]) == 0
     settings = json.load(open(os.path.join(str(tmp_path / "w"), TINY, "MetaCLIP", "settings.json")))
     assert settings["quick_gelu"] is True and settings["model_type"] == "SegEarth"

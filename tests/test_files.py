@@ -33,4 +33,6 @@ def test_fingerprint_is_the_sha256_remembered_by_file_version(tmp_path, monkeypa
     assert files.file_fingerprint(str(path), index) == (
         "sha256:" + hashlib.sha256(b"weights v2").hexdigest()
     )
+    before = (dict(files._HASHES), dict(files._PENDING))
     files.prefetch_fingerprint(str(tmp_path / "missing.pt"))  # left to the caller's check
+    assert (files._HASHES, files._PENDING) == before  # nothing started, nothing raised

@@ -19,7 +19,7 @@ import pytest
 from PIL import Image
 
 import eval_customized
-from conftest import ROOT, TINY
+from conftest import ROOT, cli_args, out_dir
 from custom_datasets import UDD5Dataset  # noqa: F401  (registers it)
 from ovss.config import dataset_configs
 from ovss.data_check import check_dataset, check_labels, dataset_layout
@@ -142,13 +142,9 @@ def test_tile_counts_follow_the_published_formulas():
 
 def test_converted_tree_evaluates_through_the_cli(prepared, tiny_checkpoint, tmp_path):
     root, _ = prepared
-    args = [
-        "--method", "CLIP", "--vit-type", TINY, "--pretrained", tiny_checkpoint,
-        "--data-root", root, "--work-dir", str(tmp_path), "--num-workers", "0",
-        "--device", "cpu", "--datasets", "segearth-all",
-    ]  # fmt: skip
+    args = cli_args(tiny_checkpoint, root, tmp_path, "--datasets", "segearth-all")
     assert eval_customized.main(args) == 0
-    out = os.path.join(str(tmp_path), TINY, "CLIP")
+    out = out_dir(tmp_path)
     lines = open(os.path.join(out, "ovss_results_total.txt")).read().splitlines()
     assert lines[0].split(",")[:-1] == list(DATASET_OF.values())
     values = [float(v) for v in lines[1].split(",")]

@@ -89,8 +89,18 @@ def test_visualizer_saves_the_drawing(tmp_path):
     sample.pred_sem_seg = PixelData(data=torch.ones(1, 8, 8, dtype=torch.long))
     sample.gt_sem_seg = PixelData(data=torch.zeros(1, 8, 8, dtype=torch.long))
     vis.add_datasample("img.png", np.zeros((8, 8, 3), dtype=np.uint8), sample, step=0)
-    saved = [f for _, _, files in os.walk(tmp_path) for f in files if f.endswith(".png")]
+    saved = [
+        os.path.join(folder, f)
+        for folder, _, files in os.walk(tmp_path)
+        for f in files
+        if f.endswith(".png")
+    ]
     assert len(saved) == 1
+    drawing = cv2.imread(saved[0])[..., ::-1]  # [image | prediction | labels] + legend
+    assert drawing.shape[1] == 3 * 8 + 2 * 6
+    pred, labels = drawing[22:30, 14:22], drawing[22:30, 28:36]
+    assert (pred == pred[0, 0]).all() and (labels == labels[0, 0]).all()
+    assert pred[0, 0].tolist() != labels[0, 0].tolist()  # class b drawn, class a drawn
 
 
 def test_a_run_without_drawings_logs_through_a_visualizer_without_canvas(tmp_path):
