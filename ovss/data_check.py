@@ -28,6 +28,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing import Pool
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -133,8 +134,9 @@ def dataset_pairs(layout: DatasetLayout) -> list[tuple[str, str]]:
     ]
 
 
-def header_size(path: str) -> tuple[int, int] | None:
-    """(width, height) as the loaders see the file, from its header; None if Pillow cannot
+def header_size(path: str | BinaryIO) -> tuple[int, int] | None:
+    """(width, height) as the loaders see the file (a path or an open binary file), from its
+    header; None if Pillow cannot
     parse the header (the loaders may still read the file). JPEG EXIF orientations 5-8 swap
     the sides, because cv2 (mmseg's image loader) applies them."""
     try:

@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ovss.data_check import EXIF_ORIENTATION, DatasetLayout
+from ovss.data_check import DatasetLayout, header_size
 from ovss.errors import ConfigError, DataError
 from ovss.files import write_atomic
 
@@ -219,16 +219,14 @@ def decode_pil(entry: Entry) -> Image.Image:
 
 
 def entry_size(entry: Entry) -> tuple[int, int]:
-    """(height, width) from the header when Pillow can parse it, else by decoding."""
-    try:
-        with entry.open() as f, Image.open(f) as im:
-            width, height = im.size
-            if im.format == "JPEG" and im.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
-                width, height = height, width  # cv2 (mmseg's image loader) rotates
-            return height, width
-    except (OSError, ValueError, SyntaxError):
+    """(height, width) from the header when Pillow can parse it (``header_size``: as the
+    loaders see it), else by decoding."""
+    with entry.open() as f:
+        size = header_size(f)
+    if size is None:
         array = decode_cv2(entry, cv2.IMREAD_UNCHANGED)
         return array.shape[0], array.shape[1]
+    return size[1], size[0]
 
 
 def index_label(entry: Entry, table: dict[tuple[int, int, int], int] | None = None) -> np.ndarray:
