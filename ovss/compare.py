@@ -17,6 +17,7 @@ settings that produced its number, and the tables are honest by construction:
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from . import published, results
 from .config import DEFAULT_DATASETS, ROOT, SEGEARTH_EXTRA_DATASETS
 from .errors import ResultsError
-from .settings import DATASET_KEYS, NOT_COMPARED, ORDER, RECORD_ONLY
+from .settings import DATASET_KEYS, NOT_COMPARED, ORDER, RECORD_ONLY, comparable
 from .zoo import MODEL_ZOO
 
 IDENTITY = ("method", "vit_type", "fingerprint")
@@ -44,7 +45,7 @@ OTHER = "other"
 MEAN = "mean"
 DECIMALS = 2  # as the published figure; the CSV keeps 4
 MISSING = "–"
-SKIP_DIRS = frozenset({"logs", "text_cache", "datasets"})
+SKIP_DIRS = frozenset({"logs", "text_cache", results.DATASET_DIR})
 
 
 # ------------------------------------------------------------------ reading result folders
@@ -87,7 +88,8 @@ def find_result_folders(paths: Sequence[str]) -> list[str]:
         here = []
         for folder, dirs, files in os.walk(path):
             dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS)
-            if results.JSON_FILE in files or os.path.isdir(os.path.join(folder, "datasets")):
+            records_dir = os.path.join(folder, results.DATASET_DIR)
+            if results.JSON_FILE in files or os.path.isdir(records_dir):
                 here.append(folder)
         if not here:
             raise ResultsError(
@@ -134,10 +136,10 @@ def load_records(folder: str) -> list[dict]:
     """A folder's records: ``datasets/*.json`` (written the moment a dataset finishes), then
     datasets only the summary ``ovss_results.json`` holds."""
     records: dict[str, dict] = {}
-    ds_dir = os.path.join(folder, "datasets")
+    ds_dir = os.path.join(folder, results.DATASET_DIR)
     if os.path.isdir(ds_dir):
         for name in sorted(os.listdir(ds_dir)):
-            if name.endswith(".json") and not name.startswith("."):  # .tmp-*: being written
+            if name.endswith(".json") and not name.startswith("."):  # .*.part: being written
                 path = os.path.join(ds_dir, name)
                 record = _check_record(_read_json(path), path)
                 records[record["dataset"]] = record
@@ -162,7 +164,7 @@ def runs_of(folder: str, records: Iterable[dict]) -> list[Run]:
     for record in records:
         s = record["settings"]
         run_level = {k: v for k, v in s.items() if k not in PER_DATASET and k != "dataset"}
-        key = _key({k: v for k, v in run_level.items() if k not in NOT_COMPARED})
+        key = _key(comparable(run_level))
         run = runs.setdefault(key, Run(folder, run_level))
         run.per_dataset[record["dataset"]] = {k: s[k] for k in PER_DATASET if k in s}
         run.miou[record["dataset"]] = float(record["metrics"]["mIoU"])
@@ -424,22 +426,20 @@ def published_table() -> Table:
     )
 
 
-_CLASS_FILES: dict[str, str] = {}
-
-
+@functools.cache
 def published_class_files() -> dict[str, str]:
     """Dataset type -> sha256 of its class file in configs/ (the names the table used)."""
-    if not _CLASS_FILES:
-        from mmengine.config import Config
+    from mmengine.config import Config
 
-        from .config import dataset_configs
-        from .files import file_fingerprint
+    from .config import dataset_configs
+    from .files import file_fingerprint
 
-        for dataset, path in dataset_configs().items():
-            if dataset in published.DATASETS:
-                name_path = Config.fromfile(path, import_custom_modules=False).model.name_path
-                _CLASS_FILES[dataset] = file_fingerprint(os.path.join(ROOT, name_path))
-    return _CLASS_FILES
+    found = {}
+    for dataset, path in dataset_configs().items():
+        if dataset in published.DATASETS:
+            name_path = Config.fromfile(path, import_custom_modules=False).model.name_path
+            found[dataset] = file_fingerprint(os.path.join(ROOT, name_path))
+    return found
 
 
 def difference_table(tables: Sequence[tuple[int, _Group]]) -> tuple[Table | None, list[str]]:

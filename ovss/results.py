@@ -22,6 +22,7 @@ JSON_FILE = "ovss_results.json"
 MD_FILE = "ovss_results.md"
 SETTINGS_FILE = "settings.json"
 CHART_DIR = "charts"  # per-dataset IoU charts (ovss/charts.py)
+DATASET_DIR = "datasets"  # one record per finished dataset (what --resume and compare read)
 
 
 def chart_path(out_dir: str, dataset: str) -> str:
@@ -29,7 +30,7 @@ def chart_path(out_dir: str, dataset: str) -> str:
 
 
 def dataset_path(out_dir: str, dataset: str) -> str:
-    return os.path.join(out_dir, "datasets", f"{dataset}.json")
+    return os.path.join(out_dir, DATASET_DIR, f"{dataset}.json")
 
 
 def save_dataset(out_dir: str, record: dict) -> None:
