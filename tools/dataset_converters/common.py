@@ -549,6 +549,27 @@ def copy_pair(
     return outputs, True
 
 
+def grid_jobs(pairs: list, out: Out, options: dict, label_fn: Callable) -> list[Job]:
+    """One ``grid_crop_pair`` job per (key, image, label), sized by ``--clip-size`` and
+    ``--stride-size``."""
+    clip, stride = options["clip_size"], options["stride_size"]
+    return [
+        Job(grid_crop_pair, (image, label, out, key, clip, stride, label_fn))
+        for key, image, label in pairs
+    ]
+
+
+def slide_jobs(pairs: list, out: Out, options: dict, label_fn: Callable) -> list[Job]:
+    """One ``slide_crop_pair`` job per (key, image, label), sized by ``--patch-width`` (the
+    width), ``--patch-height`` and ``--overlap-area``."""
+    height, width = options["patch_height"], options["patch_width"]
+    overlap = options["overlap_area"]
+    return [
+        Job(slide_crop_pair, (image, label, out, key, height, width, overlap, label_fn))
+        for key, image, label in pairs
+    ]
+
+
 def grey_threshold(threshold: int) -> Callable[[Entry], np.ndarray]:
     """A label function: cv2 greyscale decoding (as SegEarth-OV) then ``binarise``."""
     return _GreyThreshold(threshold)

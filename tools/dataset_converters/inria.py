@@ -19,7 +19,7 @@ from .common import (
     Out,
     by_key,
     grey_threshold,
-    grid_crop_pair,
+    grid_jobs,
     in_folder,
     pair_up,
     select_split,
@@ -40,11 +40,7 @@ def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
     images = {k: e for k, e in by_key(entries, in_folder("images", tif)).items() if k in SPLIT_TEST}
     labels = by_key(entries, in_folder("gt", tif))
     pairs = pair_up("Inria", images, labels, "FCtL split_test tiles (train/images/<city><n>.tif)")
-    clip, stride = options["clip_size"], options["stride_size"]
-    return [
-        Job(grid_crop_pair, (image, label, out, key, clip, stride, grey_threshold(128)))
-        for key, image, label in pairs
-    ]
+    return grid_jobs(pairs, out, options, grey_threshold(128))
 
 
 CONVERTER = Converter(

@@ -37,7 +37,7 @@ from .common import (
     match,
     pair_up,
     select_split,
-    slide_crop_pair,
+    slide_jobs,
 )
 
 ISAID_RGB = {
@@ -70,12 +70,7 @@ def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
     images = by_key(entries, match(r"([^_.]+)\.png"))
     labels = by_key(entries, match(r"([^_.]+)_instance_color_RGB\.png"))
     pairs = pair_up("iSAID", images, labels, "DOTA val images (P<n>.png)")
-    width, height = options["patch_width"], options["patch_height"]
-    overlap = options["overlap_area"]
-    return [
-        Job(slide_crop_pair, (image, label, out, key, height, width, overlap, isaid_label))
-        for key, image, label in pairs
-    ]
+    return slide_jobs(pairs, out, options, isaid_label)
 
 
 CONVERTER = Converter(

@@ -28,7 +28,7 @@ from .common import (
     Out,
     by_key,
     decode_cv2,
-    grid_crop_pair,
+    grid_jobs,
     isprs_colours_to_index,
     match,
     pair_up,
@@ -64,11 +64,7 @@ def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
             "2_Ortho_RGB.zip and 5_Labels_all_noBoundary.zip"
         )
     pairs = pair_up("Potsdam", val, labels, "top_potsdam_<i>_<j>_RGB.tif images")
-    clip, stride = options["clip_size"], options["stride_size"]
-    return [
-        Job(grid_crop_pair, (image, label, out, key, clip, stride, isprs_label))
-        for key, image, label in pairs
-    ]
+    return grid_jobs(pairs, out, options, isprs_label)
 
 
 CONVERTER = Converter(

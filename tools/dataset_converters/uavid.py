@@ -33,7 +33,7 @@ from .common import (
     decode_cv2,
     pair_up,
     select_split,
-    slide_crop_pair,
+    slide_jobs,
 )
 
 UAVID_RGB = {
@@ -73,12 +73,7 @@ def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
             "Images and Labels"
         )
     pairs = pair_up("UAVid", images, labels, "<seq>/Images/*.png")
-    width, height = options["patch_width"], options["patch_height"]
-    overlap = options["overlap_area"]
-    return [
-        Job(slide_crop_pair, (image, label, out, key, height, width, overlap, uavid_label))
-        for key, image, label in pairs
-    ]
+    return slide_jobs(pairs, out, options, uavid_label)
 
 
 CONVERTER = Converter(

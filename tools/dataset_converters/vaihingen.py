@@ -16,7 +16,7 @@ included, 0 = ignored through reduce_zero_label).
 
 from __future__ import annotations
 
-from .common import Converter, DataError, Entry, Job, Out, by_key, grid_crop_pair, pair_up
+from .common import Converter, DataError, Entry, Job, Out, by_key, grid_jobs, pair_up
 from .potsdam import isprs_label
 
 TRAIN_AREAS = tuple(
@@ -52,11 +52,7 @@ def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
             "ISPRS_semantic_labeling_Vaihingen.zip and the eroded ground truth zip"
         )
     pairs = pair_up("Vaihingen", val, labels, "top/top_mosaic_09cm_area<n>.tif images")
-    clip, stride = options["clip_size"], options["stride_size"]
-    return [
-        Job(grid_crop_pair, (image, label, out, key, clip, stride, isprs_label))
-        for key, image, label in pairs
-    ]
+    return grid_jobs(pairs, out, options, isprs_label)
 
 
 CONVERTER = Converter(
