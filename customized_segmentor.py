@@ -21,10 +21,10 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from dense_attention import ATTENTIONS
+from foundation.errors import ConfigError
+from foundation.profile import milestone
+from foundation.zoo import configured_source
 from model_families import load_model, query_features
-from ovss.errors import ConfigError
-from ovss.profile import milestone
-from ovss.zoo import configured_source
 from prompts import read_class_file
 
 

@@ -13,7 +13,9 @@ import argparse
 import os
 import sys
 
-from ovss import profile
+from foundation import profile
+from foundation.errors import UserError
+from foundation.zoo import ROOT, prefetch_source_fingerprint
 from ovss.config import (
     check_data_root,
     dataset_configs,
@@ -23,9 +25,7 @@ from ovss.config import (
     model_source,
     select_datasets,
 )
-from ovss.errors import UserError
 from ovss.flags import add_model_flags, add_protocol_flag, config_overrides
-from ovss.zoo import ROOT, prefetch_source_fingerprint
 
 DEMO_METHOD, DEMO_VIT_TYPE = "DemoCLIP", "DemoCLIP-ViT-T-16"
 DEMO_DATA = os.path.join(ROOT, "demo", "data")

@@ -9,24 +9,22 @@ and fold the two tables into its one table when loading, so open_clip's own
 
 from __future__ import annotations
 
-import logging
 import re
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import open_clip
 import torch
 from torch import nn
 
-from ovss.errors import CheckpointError
-from ovss.profile import stage
-from ovss.zoo import MODEL_ZOO, ModelSource, source_fingerprint
+from foundation.builders import DTYPES, create_unloaded
+from foundation.checkpoints import FAMILY_NAMES, guess_family, key_mismatch, read_state_dict
+from foundation.errors import CheckpointError
+from foundation.profile import stage
+from foundation.zoo import MODEL_ZOO, ModelSource, source_fingerprint
 
 LONG_CONTEXT = 248
 LONG_KEEP = 20  # LongCLIP positions below this use table 1, the rest table 2
-PREFIXES = ("module.", "_orig_mod.")  # DDP and torch.compile wrappers
+
 # Keys that real checkpoints carry and that do not belong to the model, accepted on purpose:
 HARMLESS_EXTRAS = frozenset(
     {
@@ -37,7 +35,6 @@ HARMLESS_EXTRAS = frozenset(
         "vocab_size",
     }
 )
-DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
 
 @dataclass(frozen=True)
@@ -49,65 +46,6 @@ class LoadedModel:
     long_clip: bool  # effective (requested or detected)
     fingerprint: str  # sha256 of the checkpoint file, or the hub tag
     context_length: int
-
-
-def read_state_dict(path: str, wrappers: tuple[str, ...] = ("state_dict",)) -> dict:
-    """A checkpoint file as a plain state_dict: the first of ``wrappers`` present (training
-    runs save ``{'state_dict': ...}``), else the file itself; ``module.`` / ``_orig_mod.``
-    prefixes stripped. Read with ``weights_only=True`` (no code runs) and memory-mapped
-    where the format allows (a ViT-B file in ~0.1 s instead of ~0.5 s: the strict load copies
-    what it needs). OpenAI's original files are TorchScript archives: those are read with
-    torch.jit.load (no pickle involved) and give the same keys plus OpenAI's metadata.
-    """
-    try:
-        obj = _torch_load(path)
-    except Exception as err:  # noqa: BLE001 - any failure here means "not loadable"
-        obj = _read_torchscript(path)
-        if obj is None:
-            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise CheckpointError(
-                f"{path}: not a loadable PyTorch checkpoint with weights_only=True ({first[:160]})"
-            ) from None
-    if isinstance(obj, dict):
-        for key in wrappers:
-            if isinstance(obj.get(key), dict):
-                obj = obj[key]
-                break
-    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise CheckpointError(
-            f"{path}: not a state_dict (expected a dict of tensors, or one under "
-            f"{' / '.join(repr(w) for w in wrappers)})"
-        )
-    return {strip_prefixes(k): v for k, v in obj.items()}
-
-
-def _torch_load(path: str):
-    with warnings.catch_warnings():  # a TorchScript archive is handled by our fallback
-        warnings.filterwarnings("ignore", message=".*looks like a TorchScript archive")
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError:  # a legacy (non-zip) file cannot be memory-mapped
-            return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def _read_torchscript(path: str) -> dict[str, torch.Tensor] | None:
-    try:
-        with warnings.catch_warnings():  # torch 2.14 deprecates jit.load; OpenAI files need it
-            warnings.simplefilter("ignore", FutureWarning)
-            return dict(torch.jit.load(path, map_location="cpu").state_dict())
-    except Exception:  # noqa: BLE001 - not a TorchScript archive either
-        return None
-
-
-def strip_prefixes(key: str) -> str:
-    """``module.`` / ``_orig_mod.`` removed (repeatedly: DDP around a compiled model)."""
-    stripped = True
-    while stripped:
-        stripped = False
-        for prefix in PREFIXES:
-            if key.startswith(prefix):
-                key, stripped = key[len(prefix) :], True
-    return key
 
 
 def is_long_clip(state_dict: dict[str, torch.Tensor]) -> bool:
@@ -145,40 +83,6 @@ def fold_long_positions(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.
     return folded
 
 
-_INIT_FUNCTIONS = (
-    "uniform_",
-    "normal_",
-    "trunc_normal_",
-    "constant_",
-    "ones_",
-    "zeros_",
-    "eye_",
-    "xavier_uniform_",
-    "xavier_normal_",
-    "kaiming_uniform_",
-    "kaiming_normal_",
-    "orthogonal_",
-)
-
-
-@contextmanager
-def skip_init() -> Iterator[None]:
-    """torch.nn.init does nothing inside: random initialisation is wasted work when a strict
-    load overwrites every parameter right after (measured: README, Performance)."""
-    saved = {name: getattr(nn.init, name) for name in _INIT_FUNCTIONS}
-    try:
-        for name in saved:
-            setattr(nn.init, name, _keep)
-        yield
-    finally:
-        for name, function in saved.items():
-            setattr(nn.init, name, function)
-
-
-def _keep(tensor: torch.Tensor, *args, **kwargs) -> torch.Tensor:
-    return tensor
-
-
 def build_model(vit_type: str, quick_gelu: bool, long_clip: bool) -> nn.Module:
     """An OpenCLIP model through open_clip's factory (fp32, CPU), its weights NOT
     initialised: the caller loads every one of them strictly."""
@@ -194,34 +98,10 @@ def build_model(vit_type: str, quick_gelu: bool, long_clip: bool) -> nn.Module:
     )
 
 
-def create_unloaded(name: str, **kwargs) -> nn.Module:
-    """``open_clip.create_model(name, **kwargs)`` with no weights loaded and none initialised
-    (``skip_init``), for a caller that loads every one of them strictly right after."""
-    # open_clip warns "initialized randomly": true, but the weights are loaded right after.
-    quiet = _DropMessage("No pretrained weights loaded")
-    logging.getLogger().addFilter(quiet)
-    try:
-        with skip_init():
-            return open_clip.create_model(name, pretrained=None, **kwargs)
-    finally:
-        logging.getLogger().removeFilter(quiet)
-
-
-class _DropMessage(logging.Filter):
-    def __init__(self, prefix: str) -> None:
-        super().__init__()
-        self.prefix = prefix
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith(self.prefix)
-
-
 def load_into(model: nn.Module, state_dict: dict[str, torch.Tensor], where: str) -> None:
     """Strict load: every key present, none unexpected, every shape equal, or one error line."""
     state_dict = {k: v for k, v in state_dict.items() if k not in HARMLESS_EXTRAS}
     expected = model.state_dict()
-    from model_families.checkpoints import key_mismatch  # (import cycle)
-
     missing, unexpected, wrong, parts = key_mismatch(state_dict, expected)
     if parts:
         cause = _cause(state_dict, expected, missing + unexpected + wrong)
@@ -231,8 +111,6 @@ def load_into(model: nn.Module, state_dict: dict[str, torch.Tensor], where: str)
 
 def _cause(given: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], keys: list) -> str:
     """Why an OpenCLIP load failed, judged from the differing ``keys``."""
-    from model_families.checkpoints import FAMILY_NAMES, guess_family  # (import cycle)
-
     other = guess_family(given)
     if other not in (None, "openclip"):
         return f"looks like {FAMILY_NAMES[other]} checkpoint ({_methods_of(other)})"

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ovss.errors import ZooError
-from ovss.zoo import ModelSource
+from foundation.errors import ZooError
+from foundation.zoo import ModelSource
 
 from . import cosmos, eva02, flair, openclip, tips
 from .base import CLIP_PREPROCESS, DenseCLIP

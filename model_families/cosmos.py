@@ -9,7 +9,7 @@ which is ``dense_attention.last_block`` as is.
 
 from __future__ import annotations
 
-from ovss.zoo import ModelSource
+from foundation.zoo import ModelSource
 
 from .openclip import OpenCLIPModel, load_family_file
 

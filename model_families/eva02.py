@@ -19,12 +19,12 @@ from timm.layers import apply_rot_embed_cat
 from torch import Tensor, nn
 
 from dense_attention import ATTENTIONS, Attention, attend
-from long_clip import DTYPES, create_unloaded, read_state_dict
-from ovss.errors import CheckpointError
-from ovss.zoo import ModelSource, source_fingerprint
+from foundation.builders import DTYPES, create_unloaded
+from foundation.checkpoints import load_strict, read_state_dict, require_keys
+from foundation.errors import CheckpointError
+from foundation.zoo import ModelSource, source_fingerprint
 
 from .base import DenseCLIP
-from .checkpoints import load_strict, require_keys
 
 # --vit-type -> open_clip config (the published code's EVA02-CLIP-B-16 / -L-14-336).
 CONFIGS = {"ViT-B-16": "EVA02-B-16", "ViT-L-14": "EVA02-L-14-336"}

@@ -11,7 +11,7 @@ tensors to batch-first blocks, so blocks 0-10 mix none): both as FLAIR's authors
 
 from __future__ import annotations
 
-from ovss.zoo import ModelSource
+from foundation.zoo import ModelSource
 
 from .openclip import OpenCLIPModel, load_family_file
 

@@ -8,19 +8,13 @@ import open_clip
 from torch import Tensor
 
 from dense_attention import dense_features, patch_size
-from long_clip import (
-    DTYPES,
-    LoadedModel,
-    build_model,
-    encode_text_upto_eot,
-    load_clip,
-    read_state_dict,
-)
-from ovss.errors import CheckpointError
-from ovss.zoo import ModelSource, source_fingerprint
+from foundation.builders import DTYPES
+from foundation.checkpoints import load_strict, read_state_dict, require_keys
+from foundation.errors import CheckpointError
+from foundation.zoo import ModelSource, source_fingerprint
+from long_clip import LoadedModel, build_model, encode_text_upto_eot, load_clip
 
 from .base import DenseCLIP
-from .checkpoints import load_strict, require_keys
 
 
 class OpenCLIPModel(DenseCLIP):

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from ovss.files import write_atomic
-from ovss.profile import stage
+from foundation.files import write_atomic
+from foundation.profile import stage
 from prompts import TEMPLATES, fill_templates
 
 from .base import DenseCLIP

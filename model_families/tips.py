@@ -21,12 +21,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from dense_attention import ATTENTIONS, Attention, attend
-from long_clip import DTYPES, skip_init
-from ovss.errors import CheckpointError
-from ovss.zoo import ModelSource, companion_files, source_fingerprint
+from foundation.builders import DTYPES, skip_init
+from foundation.checkpoints import load_strict, require_keys, wrong_family
+from foundation.errors import CheckpointError
+from foundation.zoo import ModelSource, companion_files, source_fingerprint
 
 from .base import DenseCLIP
-from .checkpoints import load_strict, require_keys, wrong_family
 
 IMAGE_SIZE = 448
 MAX_LEN = 64  # TIPS pads/truncates prompts to 64 tokens

@@ -9,7 +9,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .files import write_atomic  # noqa: E402
+from foundation.files import write_atomic  # noqa: E402
+
 from .results import chart_path  # noqa: E402
 
 

@@ -26,11 +26,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from foundation.errors import ResultsError
+from foundation.zoo import MODEL_ZOO
+
 from . import published, results
 from .config import DEFAULT_DATASETS, ROOT, SEGEARTH_EXTRA_DATASETS
-from .errors import ResultsError
 from .settings import DATASET_KEYS, NOT_COMPARED, ORDER, RECORD_ONLY, comparable
-from .zoo import MODEL_ZOO
 
 IDENTITY = ("method", "vit_type", "fingerprint")
 PER_DATASET = tuple(
@@ -431,8 +432,9 @@ def published_class_files() -> dict[str, str]:
     """Dataset type -> sha256 of its class file in configs/ (the names the table used)."""
     from mmengine.config import Config
 
+    from foundation.files import file_fingerprint
+
     from .config import dataset_configs
-    from .files import file_fingerprint
 
     found = {}
     for dataset, path in dataset_configs().items():
@@ -765,7 +767,7 @@ FORMATS = {
 
 def write_outputs(tables: Sequence[Table], out_dir: str, formats: Sequence[str]) -> list[str]:
     """Write the chosen formats to ``out_dir``; returns the paths written."""
-    from .files import write_atomic
+    from foundation.files import write_atomic
 
     written = []
     for fmt in formats:

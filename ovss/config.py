@@ -13,9 +13,8 @@ import os
 
 from mmengine.config import Config
 
-from .errors import ConfigError, DataError
-from .protocols import apply_protocol
-from .zoo import (
+from foundation.errors import ConfigError, DataError
+from foundation.zoo import (
     LONG_CLIP_KEY,
     MODEL_ZOO,
     ROOT,
@@ -25,6 +24,8 @@ from .zoo import (
     dense_path_label,
     resolve_source,
 )
+
+from .protocols import apply_protocol
 
 CONFIG_DIR = os.path.join(ROOT, "configs")
 BASE_CONFIG = os.path.join(CONFIG_DIR, "base_config.py")

@@ -36,9 +36,8 @@ from mmengine.fileio import list_dir_or_file
 from mmseg.registry import DATASETS
 from PIL import Image
 
+from foundation.errors import ClassFileError, DataError
 from prompts import read_class_file
-
-from .errors import ClassFileError, DataError
 
 IGNORE_INDEX = 255  # mmseg's default ignore_index, used by every dataset here
 EXIF_ORIENTATION = 0x0112  # orientations 5-8 swap width and height (cv2 applies them)

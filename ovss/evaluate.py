@@ -19,12 +19,12 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from ovss.zoo import prefetch_source_fingerprint, source_fingerprint
+from foundation.profile import stage
+from foundation.zoo import prefetch_source_fingerprint, source_fingerprint
 
 from . import results, visualize  # noqa: F401  (visualize: registers our two visualizers)
 from .config import fingerprint_index, model_source
 from .data_check import check_data
-from .profile import stage
 from .progress import OVSSProgressHook
 from .runtime import (
     init_distributed,

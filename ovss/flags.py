@@ -11,8 +11,9 @@ import argparse
 
 from mmengine.config import DictAction
 
+from foundation.zoo import LONG_CLIP_FLAG
+
 from .protocols import PROTOCOLS
-from .zoo import LONG_CLIP_FLAG
 
 # flag dest -> dotted config key it sets
 FLAG_KEYS: dict[str, str] = {

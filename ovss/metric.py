@@ -18,7 +18,7 @@ from mmseg.evaluation import IoUMetric
 from mmseg.registry import METRICS
 from PIL import Image
 
-from .errors import DataError
+from foundation.errors import DataError
 
 
 @METRICS.register_module()

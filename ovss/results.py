@@ -13,7 +13,8 @@ import json
 import os
 from collections.abc import Sequence
 
-from .files import write_atomic
+from foundation.files import write_atomic
+
 from .settings import settings_line
 
 TOTAL_FILE = "ovss_results_total.txt"

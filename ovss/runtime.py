@@ -21,9 +21,10 @@ from mmengine.registry import MODEL_WRAPPERS
 from mmengine.utils import import_modules_from_strings
 from torch import nn
 
+from foundation.errors import ConfigError
+from foundation.zoo import MODEL_ZOO
+
 from .config import ROOT
-from .errors import ConfigError
-from .zoo import MODEL_ZOO
 
 # OpenCLIP model configs shipped with the project (e.g. the demo model's architecture).
 MODEL_CONFIG_DIR = os.path.join(ROOT, "model_configs")

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 
+from foundation.files import file_fingerprint
+
 from .config import ROOT
-from .files import file_fingerprint
 
 # cfg.model keys that are plumbing, or determined by others (the zoo row fixes the family;
 # the hub tag is folded into "checkpoint"; the class file is recorded per dataset).

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from open_clip import OPENAI_IMAGENET_TEMPLATES
 
-from ovss.errors import ClassFileError
+from foundation.errors import ClassFileError
 
 TEMPLATES: tuple[Callable[[str], str], ...] = tuple(OPENAI_IMAGENET_TEMPLATES)
 

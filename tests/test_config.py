@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from conftest import ROOT
+from foundation.errors import CheckpointError, ConfigError, UserError, ZooError
 from ovss.config import BASE_CONFIG, dataset_configs, load_config, select_datasets
-from ovss.errors import CheckpointError, ConfigError, UserError, ZooError
 from ovss.flags import FLAG_KEYS, add_model_flags, add_protocol_flag, config_overrides
 from ovss.protocols import PROTOCOLS
 from ovss.runtime import resolve_device

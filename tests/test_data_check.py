@@ -9,9 +9,9 @@ import pytest
 from mmengine.config import Config
 
 from custom_datasets import UDD5Dataset  # noqa: F401  (registers it)
+from foundation.errors import ClassFileError, DataError
 from ovss.config import dataset_configs
 from ovss.data_check import check_data, dataset_layout
-from ovss.errors import ClassFileError, DataError
 from synthetic import make_dataset
 
 

@@ -15,7 +15,7 @@ import torch
 import dense_attention
 import long_clip
 from conftest import ROOT
-from ovss.zoo import resolve_source
+from foundation.zoo import resolve_source
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 

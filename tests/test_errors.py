@@ -1,14 +1,14 @@
-"""One error family: every user-facing error derives from ovss.errors.UserError."""
+"""One error family: every user-facing error derives from foundation.errors.UserError."""
 
 from __future__ import annotations
 
 import ast
 import os
 
-import ovss.errors as errors
+import foundation.errors as errors
 from conftest import ROOT
 
-PACKAGES = ("ovss", "model_families", "long_clip", "prompts", "tools")
+PACKAGES = ("foundation", "ovss", "model_families", "long_clip", "prompts", "tools")
 TOP = ("customized_segmentor.py", "custom_datasets.py", "dense_attention.py", "eval_customized.py")
 
 
@@ -29,7 +29,7 @@ def test_every_error_class_is_a_user_error_defined_in_one_module():
                 defined.setdefault(node.name, []).append(os.path.relpath(path, ROOT))
     assert defined, "no error classes found"
     for name, where in defined.items():
-        assert where == [os.path.join("ovss", "errors.py")], (name, where)
+        assert where == [os.path.join("foundation", "errors.py")], (name, where)
         assert issubclass(getattr(errors, name), errors.UserError), name
 
 

@@ -14,9 +14,9 @@ import torch.nn.functional as F
 
 import eval_customized
 from conftest import TINY, cli_args, out_dir
+from foundation.errors import CheckpointError
+from foundation.zoo import ModelSource, resolve_source
 from model_families import load_model
-from ovss.errors import CheckpointError
-from ovss.zoo import ModelSource, resolve_source
 from published_formats import flair_state_dict, save_training_checkpoint
 from references import VARIANTS, attention_output, clip_text, clip_vit_upto_last, gelu, layer_norm
 from synthetic import make_dataset, random_state_dict, save_checkpoint

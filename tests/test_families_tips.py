@@ -18,9 +18,9 @@ import torch.nn.functional as F
 import eval_customized
 from conftest import ROOT, TINY, cli_args, out_dir
 from customized_segmentor import CustomizedSegmentation
+from foundation.errors import CheckpointError
+from foundation.zoo import ModelSource, check_checkpoint_exists, resolve_source
 from model_families import encode_queries, load_model
-from ovss.errors import CheckpointError
-from ovss.zoo import ModelSource, check_checkpoint_exists, resolve_source
 from prompts import TEMPLATES
 from published_formats import TINY_TIPS, write_tips_files
 from references import (

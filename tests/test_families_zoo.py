@@ -13,11 +13,11 @@ import torch
 
 import eval_customized
 from conftest import TINY, cli_args
+from foundation.errors import CheckpointError, ZooError
+from foundation.zoo import MODEL_ZOO, check_checkpoint_exists, dense_path_label, resolve_source
 from model_families import FAMILIES, load_model
 from ovss.config import dataset_configs, load_config
-from ovss.errors import CheckpointError, ZooError
 from ovss.flags import add_model_flags, config_overrides
-from ovss.zoo import MODEL_ZOO, check_checkpoint_exists, dense_path_label, resolve_source
 from synthetic import make_dataset, random_state_dict, save_checkpoint
 
 

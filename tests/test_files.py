@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 
-import ovss.files as files
+import foundation.files as files
 
 
 def test_write_atomic_leaves_no_temporary_file(tmp_path):

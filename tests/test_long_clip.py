@@ -9,11 +9,11 @@ import torch
 import long_clip.text as text_mod
 import model_families.openclip as openclip_family
 from conftest import TINY, TINY32
+from foundation.errors import CheckpointError
+from foundation.zoo import resolve_source
 from long_clip import load_clip
 from model_families import encode_queries
 from model_families.openclip import OpenCLIPModel
-from ovss.errors import CheckpointError
-from ovss.zoo import resolve_source
 from prompts import TEMPLATES
 from synthetic import random_state_dict, save_checkpoint
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from ovss.errors import DataError
+from foundation.errors import DataError
 from ovss.metric import OVSSIoUMetric
 
 

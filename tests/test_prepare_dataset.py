@@ -21,9 +21,9 @@ from PIL import Image
 import eval_customized
 from conftest import ROOT, cli_args, out_dir
 from custom_datasets import UDD5Dataset  # noqa: F401  (registers it)
+from foundation.errors import ConfigError, DataError
 from ovss.config import dataset_configs
 from ovss.data_check import check_dataset, check_labels, dataset_layout
-from ovss.errors import ConfigError, DataError
 from raw_downloads import (
     ISPRS,
     UDD5,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ovss.errors import ClassFileError, UserError
+from foundation.errors import ClassFileError, UserError
 from prompts import TEMPLATES, fill_templates, read_class_file
 
 

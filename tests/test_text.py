@@ -9,10 +9,10 @@ import torch
 
 import model_families.text as text_mod
 from conftest import TINY
+from foundation.zoo import resolve_source
 from long_clip import load_clip
 from model_families import clear_memory_cache, encode_queries, query_features
 from model_families.openclip import OpenCLIPModel
-from ovss.zoo import resolve_source
 from prompts import TEMPLATES
 
 

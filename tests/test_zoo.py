@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from ovss.errors import CheckpointError, ZooError
-from ovss.zoo import MODEL_ZOO, check_checkpoint_exists, resolve_source
+from foundation.errors import CheckpointError, ZooError
+from foundation.zoo import MODEL_ZOO, check_checkpoint_exists, resolve_source
 
 
 @pytest.mark.parametrize(

@@ -39,9 +39,9 @@ from mmseg.registry import MODELS  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from customized_segmentor import CustomizedSegmentation, slide_windows  # noqa: E402
-from long_clip import DTYPES  # noqa: E402
+from foundation import profile  # noqa: E402
+from foundation.builders import DTYPES  # noqa: E402
 from model_families import clear_memory_cache, encode_queries, query_features  # noqa: E402
-from ovss import profile  # noqa: E402
 from ovss.config import (  # noqa: E402
     BASE_CONFIG,
     dataset_configs,

@@ -17,8 +17,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from foundation.errors import ConfigError, UserError  # noqa: E402
 from ovss import compare  # noqa: E402
-from ovss.errors import ConfigError, UserError  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

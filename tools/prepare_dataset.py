@@ -32,6 +32,7 @@ from mmengine.config import Config  # noqa: E402
 import custom_datasets  # noqa: E402,F401  (registers the datasets mmseg lacks)
 from dataset_converters import BY_DATASET, CONVERTERS, find  # noqa: E402
 from dataset_converters.common import Converter, Out, index_raw, run_jobs  # noqa: E402
+from foundation.errors import ConfigError, DataError, UserError  # noqa: E402
 from ovss.config import BASE_CONFIG, dataset_configs  # noqa: E402
 from ovss.data_check import (  # noqa: E402
     DatasetLayout,
@@ -40,7 +41,6 @@ from ovss.data_check import (  # noqa: E402
     check_labels,
     dataset_layout,
 )
-from ovss.errors import ConfigError, DataError, UserError  # noqa: E402
 
 SIZE_OPTIONS = {
     "clip_size": "crop size of Potsdam/Vaihingen/Inria tiling",

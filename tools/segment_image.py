@@ -25,8 +25,8 @@ import torch  # noqa: E402
 from mmengine.dataset import Compose  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
 
+from foundation.errors import UserError  # noqa: E402
 from ovss.config import BASE_CONFIG, hide_gpus_for_cpu_runs, load_config  # noqa: E402
-from ovss.errors import UserError  # noqa: E402
 from ovss.evaluate import prepare  # noqa: E402
 from ovss.flags import add_model_flags, add_protocol_flag, config_overrides  # noqa: E402
 from ovss.visualize import draw_legend, palette_for  # noqa: E402

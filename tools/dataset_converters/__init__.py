@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from ovss.errors import ConfigError
+from foundation.errors import ConfigError
 
 from . import (
     chn6_cug,

@@ -9,7 +9,7 @@
   ``slide_boxes`` is mmseg's rule for iSAID and (SegEarth-OV) UAVid. Both reproduce the
   published positions, edge handling and file names exactly, the published tools' quirks on
   images smaller than a tile included (see their docstrings).
-- **Writing.** Every output is written by ``ovss.files.write_atomic`` (a hidden ``.part``
+- **Writing.** Every output is written by ``foundation.files.write_atomic`` (a hidden ``.part``
   file, then a rename), so an interrupted run never leaves a half-written file that a rerun
   would take as finished; labels are single-channel 8-bit files (Pillow reads them as 'L',
   never 'P').
@@ -34,9 +34,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from foundation.errors import ConfigError, DataError
+from foundation.files import write_atomic
 from ovss.data_check import DatasetLayout, header_size
-from ovss.errors import ConfigError, DataError
-from ovss.files import write_atomic
 
 # Raw tiles are large by design (iSAID up to ~4000x13000): no decompression-bomb limit.
 Image.MAX_IMAGE_PIXELS = None

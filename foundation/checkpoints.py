@@ -7,12 +7,16 @@ strict key/shape check, and the diagnosis when a file belongs to another family 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping
 
+import torch
 from torch import Tensor, nn
 
-from ovss.errors import CheckpointError
-from ovss.zoo import MODEL_ZOO
+from foundation.errors import CheckpointError
+from foundation.zoo import MODEL_ZOO
+
+PREFIXES = ("module.", "_orig_mod.")  # DDP and torch.compile wrappers
 
 # What a family's files are called in messages.
 FAMILY_NAMES = {
@@ -132,3 +136,62 @@ def require_keys(keys: Iterable[str], required: Iterable[str], path: str, family
         raise CheckpointError(
             f"{path}: not {FAMILY_NAMES[family]} checkpoint (missing {_few(missing)})"
         )
+
+
+def read_state_dict(path: str, wrappers: tuple[str, ...] = ("state_dict",)) -> dict:
+    """A checkpoint file as a plain state_dict: the first of ``wrappers`` present (training
+    runs save ``{'state_dict': ...}``), else the file itself; ``module.`` / ``_orig_mod.``
+    prefixes stripped. Read with ``weights_only=True`` (no code runs) and memory-mapped
+    where the format allows (a ViT-B file in ~0.1 s instead of ~0.5 s: the strict load copies
+    what it needs). OpenAI's original files are TorchScript archives: those are read with
+    torch.jit.load (no pickle involved) and give the same keys plus OpenAI's metadata.
+    """
+    try:
+        obj = _torch_load(path)
+    except Exception as err:  # noqa: BLE001 - any failure here means "not loadable"
+        obj = _read_torchscript(path)
+        if obj is None:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise CheckpointError(
+                f"{path}: not a loadable PyTorch checkpoint with weights_only=True ({first[:160]})"
+            ) from None
+    if isinstance(obj, dict):
+        for key in wrappers:
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(
+            f"{path}: not a state_dict (expected a dict of tensors, or one under "
+            f"{' / '.join(repr(w) for w in wrappers)})"
+        )
+    return {strip_prefixes(k): v for k, v in obj.items()}
+
+
+def _torch_load(path: str):
+    with warnings.catch_warnings():  # a TorchScript archive is handled by our fallback
+        warnings.filterwarnings("ignore", message=".*looks like a TorchScript archive")
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:  # a legacy (non-zip) file cannot be memory-mapped
+            return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _read_torchscript(path: str) -> dict[str, torch.Tensor] | None:
+    try:
+        with warnings.catch_warnings():  # torch 2.14 deprecates jit.load; OpenAI files need it
+            warnings.simplefilter("ignore", FutureWarning)
+            return dict(torch.jit.load(path, map_location="cpu").state_dict())
+    except Exception:  # noqa: BLE001 - not a TorchScript archive either
+        return None
+
+
+def strip_prefixes(key: str) -> str:
+    """``module.`` / ``_orig_mod.`` removed (repeatedly: DDP around a compiled model)."""
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in PREFIXES:
+            if key.startswith(prefix):
+                key, stripped = key[len(prefix) :], True
+    return key
