@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-from foundation import profile
+from foundation import datasets, profile
 from foundation.errors import UserError
 from foundation.zoo import ROOT, prefetch_source_fingerprint
 from ovss.config import (
@@ -23,7 +23,6 @@ from ovss.config import (
     hide_gpus_for_cpu_runs,
     load_config,
     model_source,
-    select_datasets,
 )
 from ovss.flags import add_model_flags, add_protocol_flag, config_overrides
 
@@ -90,7 +89,7 @@ def resolve(args: argparse.Namespace) -> dict:
     if args.text_cache_dir is None:
         args.text_cache_dir = os.path.join(args.work_dir, "text_cache")
     available = dataset_configs()
-    names = select_datasets(args.datasets, available)
+    names = datasets.select(args.datasets, available)
     overrides = config_overrides(args)
     cfgs = {name: load_config(available[name], overrides, args.cfg_options) for name in names}
     for cfg in cfgs.values():

@@ -26,11 +26,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from foundation.datasets import DEFAULT_DATASETS, SEGEARTH_EXTRA_DATASETS
 from foundation.errors import ResultsError
 from foundation.zoo import MODEL_ZOO
 
 from . import published, results
-from .config import DEFAULT_DATASETS, ROOT, SEGEARTH_EXTRA_DATASETS
+from .config import ROOT
 from .settings import DATASET_KEYS, NOT_COMPARED, ORDER, RECORD_ONLY, comparable
 
 IDENTITY = ("method", "vit_type", "fingerprint")

@@ -29,36 +29,6 @@ from .protocols import apply_protocol
 
 CONFIG_DIR = os.path.join(ROOT, "configs")
 BASE_CONFIG = os.path.join(CONFIG_DIR, "base_config.py")
-DEFAULT_DATASETS = (
-    "OpenEarthMapDataset",
-    "LoveDADataset",
-    "PotsdamDataset",
-    "ISPRSDataset",
-    "UDD5Dataset",
-    "VDDDataset",
-    "UAVidDataset",
-    "iSAIDDataset",
-)
-# SegEarth-OV's nine single-class benchmarks (building, road, water): run on request.
-SEGEARTH_EXTRA_DATASETS = (
-    "WHUAerialDataset",
-    "WHUSatIIDataset",
-    "InriaDataset",
-    "xBDDataset",
-    "CHN6CUGDataset",
-    "DeepGlobeRoadDataset",
-    "MassachusettsRoadDataset",
-    "SpaceNetRoadDataset",
-    "WBSSIDataset",
-)
-DATASET_GROUPS = {  # names --datasets accepts for several datasets at once
-    "farslip": DEFAULT_DATASETS,
-    "segearth-all": DEFAULT_DATASETS + SEGEARTH_EXTRA_DATASETS,
-    "segearth-extra": SEGEARTH_EXTRA_DATASETS,
-    "segearth-building": SEGEARTH_EXTRA_DATASETS[:4],
-    "segearth-road": SEGEARTH_EXTRA_DATASETS[4:8],
-    "segearth-water": SEGEARTH_EXTRA_DATASETS[8:],
-}
 DEFAULT_MODEL_TYPE = "SegEarth"  # the published dense path of the OpenCLIP family
 
 
@@ -69,21 +39,6 @@ def dataset_configs(config_dir: str | None = None) -> dict[str, str]:
         cfg = Config.fromfile(path, import_custom_modules=False)
         found[cfg.test_dataloader.dataset.type] = path
     return found
-
-
-def select_datasets(arg: str | None, available: dict[str, str]) -> list[str]:
-    """The ``--datasets`` comma list of dataset types and groups (``DATASET_GROUPS``), each
-    dataset once, in the order given; or the eight defaults."""
-    given = [n.strip() for n in arg.split(",") if n.strip()] if arg else list(DEFAULT_DATASETS)
-    names = [d for n in given for d in DATASET_GROUPS.get(n.lower(), (n,))]
-    names = list(dict.fromkeys(names))
-    unknown = [n for n in names if n not in available]
-    if unknown:
-        raise ConfigError(
-            f"--datasets: unknown {', '.join(unknown)}; known: {', '.join(available)} "
-            f"(groups: {', '.join(DATASET_GROUPS)})"
-        )
-    return names
 
 
 def load_config(path: str, overrides: dict | None = None, cfg_options: dict | None = None):

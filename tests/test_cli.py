@@ -21,7 +21,7 @@ import eval_customized
 import ovss.config
 from conftest import ROOT, TINY, cli_args, out_dir
 from customized_segmentor import CustomizedSegmentation
-from ovss.config import DEFAULT_DATASETS
+from foundation.datasets import DEFAULT_DATASETS
 from references import SEGEARTH, reference_labels, reference_logits
 from synthetic import LAYOUTS, MODEL_CONFIG_DIR, make_dataset
 

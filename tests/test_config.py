@@ -10,8 +10,9 @@ import sys
 import pytest
 
 from conftest import ROOT
+from foundation.datasets import select as select_datasets
 from foundation.errors import CheckpointError, ConfigError, UserError, ZooError
-from ovss.config import BASE_CONFIG, dataset_configs, load_config, select_datasets
+from ovss.config import BASE_CONFIG, dataset_configs, load_config
 from ovss.flags import FLAG_KEYS, add_model_flags, add_protocol_flag, config_overrides
 from ovss.protocols import PROTOCOLS
 from ovss.runtime import resolve_device
@@ -126,8 +127,26 @@ def test_select_datasets():
         "UDD5Dataset",
     ]
     assert len(select_datasets(None, available)) == 8
-    with pytest.raises(ConfigError, match="unknown MarsDataset"):
+    with pytest.raises(ConfigError, match="unknown dataset 'MarsDataset'"):
         select_datasets("MarsDataset", available)
+
+
+def test_dataset_names_forgive():
+    """Converter names, published names, any case; near misses get a suggestion."""
+    available = dataset_configs()
+    assert select_datasets("potsdam,Vaihingen,udd5", available) == [
+        "PotsdamDataset",
+        "ISPRSDataset",
+        "UDD5Dataset",
+    ]
+    assert select_datasets("OEM, whu-sat.ii ,iSAIDDataset", available) == [
+        "OpenEarthMapDataset",
+        "WHUSatIIDataset",
+        "iSAIDDataset",
+    ]
+    with pytest.raises(ConfigError, match="did you mean vaihingen") as info:
+        select_datasets("vaihingn", available)
+    assert "\n" not in str(info.value)
 
 
 @pytest.mark.parametrize(

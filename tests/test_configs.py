@@ -10,7 +10,9 @@ from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS
 
 from conftest import ROOT
-from ovss.config import DEFAULT_DATASETS, dataset_configs, load_config, select_datasets
+from foundation.datasets import DEFAULT_DATASETS
+from foundation.datasets import select as select_datasets
+from ovss.config import dataset_configs, load_config
 from ovss.data_check import dataset_layout
 from prompts import read_class_file
 from references import CLASSES, EXTRA_CLASSES, EXTRA_SEGEARTH, SEGEARTH
