@@ -73,6 +73,8 @@ def resolve_model(cfg) -> None:
         m.get("long_clip"),
     )
     check_checkpoint_exists(source)
+    # whether a published number can be about these weights (tools/compare_runs.py)
+    cfg.weights = "own" if m.get("pretrained") else "published"
     m.model_name = source.method  # the published CLI's spellings (cosmos, ...) -> the zoo's
     m.family = source.family
     m.pretrained = source.checkpoint

@@ -24,20 +24,21 @@ RECORDED_AS = {"model_name": "method", "pretrained": "checkpoint", "fqg": "quick
 SPEED_ONLY = frozenset({"window_batch", "keep_probs"})
 # Recorded keys that do not change a number: not compared by --resume.
 NOT_COMPARED = frozenset(
-    {"device", "versions", "checkpoint", "finished", "long_clip_loaded", *SPEED_ONLY}
+    {"device", "versions", "checkpoint", "weights", "finished", "long_clip_loaded", *SPEED_ONLY}
 )
 # Keys that belong to one dataset's run: per dataset in the run summary (the first four),
 # or only in that dataset's own record.
 DATASET_KEYS = ("prob_thd", "bg_idx", "class_file", "data_root")
 RECORD_ONLY = ("dataset", "num_images", "class_file_sha", "finished")
-# Order of the well-known settings (files and the printed line); other keys follow.
+# Order of the well-known settings, in the files and the printed line (other keys follow):
+# what the number is of (model, weights), how its dense features were computed, the
+# protocol and post-processing, then the text-tower settings.
 ORDER = (
     "method",
     "vit_type",
     "checkpoint",
+    "weights",
     "fingerprint",
-    "quick_gelu",
-    "long_clip",
     "model_type",
     "dense_path",
     "protocol",
@@ -49,28 +50,12 @@ ORDER = (
     "slide_crop",
     "slide_stride",
     "cls_token_lambda",
-    "templates",
-)
-NOT_PRINTED = frozenset({"resize", "templates", "versions", "datasets", *DATASET_KEYS, *SPEED_ONLY})
-PRINT_FIRST = (
-    "method",
-    "vit_type",
-    "checkpoint",
-    "fingerprint",
-    "model_type",
-    "dense_path",
-    "protocol",
-    "precision",
-    "device",
-    "ignore_residual",
-    "logit_scale",
-    "slide_crop",
-    "slide_stride",
-    "cls_token_lambda",
     "quick_gelu",
     "long_clip",
     "long_clip_loaded",
+    "templates",
 )
+NOT_PRINTED = frozenset({"resize", "templates", "versions", "datasets", *DATASET_KEYS, *SPEED_ONLY})
 
 
 def run_settings(cfg, fingerprint: str, versions: dict[str, str]) -> dict:
@@ -88,6 +73,8 @@ def run_settings(cfg, fingerprint: str, versions: dict[str, str]) -> dict:
     )
     if cfg.get("dense_path"):  # general-domain methods: published path or an extension
         found["dense_path"] = cfg.dense_path
+    if cfg.get("weights"):  # the zoo's published weights, or the user's own (--pretrained)
+        found["weights"] = cfg.weights
     model_keys = [k for k in found if k not in DATASET_KEYS]
     ordered = [k for k in ORDER if k in found] + [k for k in model_keys if k not in ORDER]
     settings = {k: found[k] for k in ordered}
@@ -162,8 +149,8 @@ def summary_settings(records: list[dict]) -> dict:
 
 def settings_line(settings: dict) -> str:
     """One line that says what produced a number (printed next to every result)."""
-    keys = [k for k in PRINT_FIRST if k in settings] + [
-        k for k in settings if k not in PRINT_FIRST and k not in NOT_PRINTED
+    keys = [k for k in ORDER if k in settings and k not in NOT_PRINTED] + [
+        k for k in settings if k not in ORDER and k not in NOT_PRINTED
     ]
     parts = []
     for key in keys:

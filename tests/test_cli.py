@@ -273,7 +273,7 @@ def test_data_errors_are_one_line(case, expected, tiny_checkpoint, tmp_path, cap
 def test_cli_setting_errors_are_one_line(tiny_checkpoint, data_root, tmp_path, capsys):
     cases = [
         (["--pretrained", str(tmp_path / "missing.pt")], "checkpoint not found: "),
-        (["--datasets", "MarsDataset"], "--datasets: unknown MarsDataset"),
+        (["--datasets", "MarsDataset"], "--datasets: unknown dataset 'MarsDataset'"),
         (["--model-type", "Fancy"], "model_type 'Fancy'"),
     ]
     for extra, expected in cases:
