@@ -20,7 +20,7 @@ from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from dense_attention import ATTENTIONS
+from dense import METHODS, DenseFeatures, build_method, canonical
 from foundation.errors import ConfigError
 from foundation.profile import milestone
 from foundation.zoo import configured_source
@@ -95,8 +95,10 @@ class CustomizedSegmentation(BaseSegmentor):
         hub_tag: hub weights (OpenAI, MetaCLIP) when there is no file.
         fqg: QuickGELU (the zoo's value or the flag).
         long_clip: None (detect from the weights), 'disable' or 'load_from_scratch'.
-        model_type: last-layer attention, a key of ``dense_attention.ATTENTIONS``.
+        model_type: how dense features are computed, a key of ``dense.METHODS``: one of the
+            nine last-layer attentions, or a method reading more of the tower.
         ignore_residual: the last block outputs the attention alone (no residual, no MLP).
+        method_options: the method's own hyper-parameters (None: its published defaults).
         prob_thd: below this winning probability a pixel becomes ``bg_idx``.
         slide_stride: sliding-window stride on the resized image (pixels).
         slide_crop: sliding-window side; 0 encodes the whole image as one window.
@@ -135,11 +137,13 @@ class CustomizedSegmentation(BaseSegmentor):
         text_cache_dir: str | None = None,
         window_batch: int = 64,
         keep_probs: bool = False,
+        method_options: dict | None = None,
         data_preprocessor: dict | None = None,
         init_cfg: dict | None = None,
     ) -> None:
-        if model_type not in ATTENTIONS:
-            raise ConfigError(f"model_type '{model_type}': choose one of {', '.join(ATTENTIONS)}")
+        model_type = canonical(model_type)
+        if model_type not in METHODS:
+            raise ConfigError(f"model_type '{model_type}': choose one of {', '.join(METHODS)}")
         source = configured_source(
             model_name, vit_type, pretrained, hub_tag, fqg, long_clip, family
         )
@@ -148,6 +152,9 @@ class CustomizedSegmentation(BaseSegmentor):
             data_preprocessor = dict(type="mmseg.OVSSDataPreProcessor", **model.preprocess)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.model = model
+        self.method = build_method(
+            model_type, model.tower, ignore_residual, **dict(method_options or {})
+        )
         queries, query_idx = read_class_file(name_path)
         self.queries = queries
         self.register_buffer(
@@ -163,7 +170,6 @@ class CustomizedSegmentation(BaseSegmentor):
         self.slide_crop = slide_crop
         self.cls_token_lambda = cls_token_lambda
         self.logit_scale = logit_scale
-        self.precision = precision
         self.window_batch = max(int(window_batch), 1)
         self.keep_probs = keep_probs
 
@@ -181,15 +187,15 @@ class CustomizedSegmentation(BaseSegmentor):
         return x, padded, pads
 
     def grid_logits(self, inputs: Tensor) -> Tensor:
-        """(n, Q, g, g) cosine logits of model-size inputs (+ the CLS term if asked for)."""
-        feats = self.extract_feat(inputs)
-        feats = feats / feats.norm(dim=-1, keepdim=True)
-        logits = feats[:, 1:] @ self.query_features.T  # (n, g*g, Q)
-        if self.cls_token_lambda:
-            logits = logits + self.cls_token_lambda * (feats[:, :1] @ self.query_features.T)
-        patch = self.model.patch_size
-        grid_h, grid_w = self.model.image_size[0] // patch, self.model.image_size[1] // patch
-        return logits.float().permute(0, 2, 1).reshape(len(inputs), -1, grid_h, grid_w)
+        """(n, Q, gh, gw) cosine logits of model-size inputs on the method's grid (+ the CLS
+        term if asked for)."""
+        out = self.extract_feat(inputs)
+        feats = out.patches / out.patches.norm(dim=-1, keepdim=True)
+        logits = feats @ self.query_features.T  # (n, gh*gw, Q)
+        if self.cls_token_lambda and out.cls is not None:
+            cls = out.cls / out.cls.norm(dim=-1, keepdim=True)
+            logits = logits + self.cls_token_lambda * (cls[:, None] @ self.query_features.T)
+        return logits.float().permute(0, 2, 1).reshape(len(inputs), -1, *out.grid)
 
     def encode(self, inputs: Tensor) -> Tensor:
         """grid_logits, ``window_batch`` windows per forward pass."""
@@ -285,11 +291,10 @@ class CustomizedSegmentation(BaseSegmentor):
         shapes = [meta["ori_shape"][:2] for meta in batch_img_metas]
         return torch.stack(self.slide_logits_batch(list(inputs), shapes))
 
-    def extract_feat(self, inputs: Tensor) -> Tensor:
-        """Projected dense tokens of model-size inputs (CLS first)."""
-        return self.model.dense_features(
-            inputs.to(self.query_features.dtype), self.model_type, self.ignore_residual
-        )
+    def extract_feat(self, inputs: Tensor) -> DenseFeatures:
+        """The method's projected dense features of model-size inputs."""
+        queries = self.query_features if self.method.needs_queries else None
+        return self.method(inputs.to(self.query_features.dtype), queries)
 
     def _forward(self, inputs: Tensor, data_samples: list | None = None) -> Tensor:
         metas = (

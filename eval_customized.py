@@ -108,9 +108,9 @@ def main(argv: list[str] | None = None) -> int:
             cfgs = resolve(args)
         if args.demo:
             print(DEMO_NOTE, flush=True)
-        # Imported only now (measured: ~10 s of torch/mmseg imports on a 2-core CPU), so that
-        # flag, path and zoo errors above are reported in well under a second.
         with profile.stage("imports (torch, mmseg, open_clip)"):
+            # lazy: imported only now (measured: ~5-10 s of torch/mmseg imports on 2 CPU
+            # cores), so that flag, path and zoo errors above come in well under a second.
             from ovss.evaluate import RunOptions, evaluate
 
         evaluate(cfgs, RunOptions(args.work_dir, args.resume, args.pred_dir, args.show_dir))

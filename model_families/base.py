@@ -1,8 +1,12 @@
-"""The one interface every model family implements, so the segmentor stays family-agnostic."""
+"""The one interface every model family implements, so the segmentor stays family-agnostic:
+text features, and an image tower (``dense.Tower``) that every dense method reads."""
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
+
+from dense import Tower, build_method
 
 # mmseg SegDataPreProcessor settings of OpenAI-normalised models: BGR -> RGB, then CLIP's
 # mean/std on the 0-255 scale (SPEC §5).
@@ -25,6 +29,7 @@ class DenseCLIP(nn.Module):
         text_settings: what the text features depend on besides the weights (cache key).
         preprocess: mean/std/bgr_to_rgb for mmseg's SegDataPreProcessor.
         loaded: facts read from the weights while loading (recorded with the results).
+        tower: the image tower as the dense methods read it (``dense.Tower``).
     """
 
     image_size: tuple[int, int]
@@ -33,6 +38,7 @@ class DenseCLIP(nn.Module):
     text_settings: dict
     preprocess: dict = CLIP_PREPROCESS
     loaded: dict
+    tower: Tower
 
     def tokenize(self, texts: list[str]) -> Tensor:
         """Token ids for a batch of prompts, at the model's own context length."""
@@ -45,5 +51,7 @@ class DenseCLIP(nn.Module):
 
     def dense_features(self, images: Tensor, model_type: str, ignore_residual: bool) -> Tensor:
         """(B, 1 + g*g, D): the CLS token then the patch grid (row-major), in the joint
-        space, not normalised, with the last block's attention replaced by ``model_type``."""
-        raise NotImplementedError
+        space, not normalised, with the last block's attention replaced by ``model_type``
+        (one of the nine attentions; the segmentor builds any method with ``build_method``)."""
+        out = build_method(model_type, self.tower, ignore_residual)(images)
+        return torch.cat([out.cls[:, None], out.patches], dim=1)

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from timm.layers import apply_rot_embed_cat
 from torch import Tensor, nn
 
-from dense_attention import ATTENTIONS, Attention, attend
+from dense.tower import Tower
 from foundation.builders import DTYPES, create_unloaded
 from foundation.checkpoints import load_strict, read_state_dict, require_keys
 from foundation.errors import CheckpointError
@@ -93,36 +93,75 @@ def build(vit_type: str) -> nn.Module:
     return create_unloaded(name)
 
 
-def eva_last_block(
-    block: nn.Module,
-    x: Tensor,
-    rope: Tensor | None,
-    attention: Attention,
-    ignore_residual: bool,
-    grid: tuple[int, int],
-    prefix: int,
-) -> Tensor:
-    """timm's EvaBlock with its attention matrix replaced: q = W_q y + b_q, k = W_k y,
-    v = W_v y + b_v (y = norm1 x), RoPE on the patch q/k, out = proj(norm_inner(A v))."""
-    attn = block.attn
-    y = block.norm1(x)
-    bsz, n, _ = y.shape
+class EVA02Tower(Tower):
+    """timm's ``Eva`` trunk: q = W_q y + b_q, k = W_k y (no bias), v = W_v y + b_v
+    (y = norm1 x), rotary positions on the patch q/k, out = proj(norm_inner(A v)),
+    LayerScale (gamma) on both residual branches; ``norm`` then ``head`` project."""
 
-    def heads(t: Tensor) -> Tensor:
-        return t.reshape(bsz, n, attn.num_heads, -1).transpose(1, 2)
+    def __init__(self, trunk: nn.Module) -> None:
+        self.trunk = trunk
+        self.blocks = trunk.blocks
+        self.depth = len(trunk.blocks)
+        self.num_heads = trunk.blocks[-1].attn.num_heads
+        self.prefix = trunk.num_prefix_tokens
+        self.patch_size = int(trunk.patch_embed.patch_size[0])
+        self.image_size = tuple(trunk.patch_embed.img_size)
 
-    q, k, v = heads(attn.q_proj(y)), heads(attn.k_proj(y)), heads(attn.v_proj(y))
-    if rope is not None:
-        half = getattr(attn, "rotate_half", False)
-        q = torch.cat([q[:, :, :prefix], apply_rot_embed_cat(q[:, :, prefix:], rope, half=half)], 2)
-        k = torch.cat([k[:, :, :prefix], apply_rot_embed_cat(k[:, :, prefix:], rope, half=half)], 2)
-    out = attn.proj(attn.norm(attend(q.type_as(v), k.type_as(v), v, attention, y, grid, prefix)))
-    if ignore_residual:
-        return out
-    gamma_1 = block.gamma_1 if block.gamma_1 is not None else 1.0
-    gamma_2 = block.gamma_2 if block.gamma_2 is not None else 1.0
-    x = x + gamma_1 * out
-    return x + gamma_2 * block.mlp(block.norm2(x))
+    def rope(self) -> Tensor | None:
+        """The rotary embedding of the tower's own grid (as ``Eva._pos_embed`` gives it)."""
+        rope = self.trunk.rope
+        if rope is None:
+            return None
+        if hasattr(rope, "feat_shape"):
+            return rope.get_embed()
+        return rope.get_embed(shape=self.trunk.patch_embed.grid_size)
+
+    def embed(self, images: Tensor) -> Tensor:
+        x, _ = self.trunk._pos_embed(self.trunk.patch_embed(images))
+        return self.trunk.norm_pre(x)
+
+    def block(self, index: int, x: Tensor) -> Tensor:
+        return self.blocks[index](x, rope=self.rope())
+
+    def run_blocks(self, x: Tensor, stop: int) -> Tensor:
+        rope = self.rope()
+        for block in self.blocks[:stop]:
+            x = block(x, rope=rope)
+        return x
+
+    def qkv(self, index: int, x: Tensor, prefix: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        attn = self.blocks[index].attn
+        y = self.blocks[index].norm1(x)
+        bsz, n, _ = y.shape
+
+        def heads(t: Tensor) -> Tensor:
+            return t.reshape(bsz, n, attn.num_heads, -1).transpose(1, 2)
+
+        q, k, v = heads(attn.q_proj(y)), heads(attn.k_proj(y)), heads(attn.v_proj(y))
+        rope = self.rope()
+        if rope is not None:
+            half = getattr(attn, "rotate_half", False)
+            q = torch.cat(
+                [q[:, :, :prefix], apply_rot_embed_cat(q[:, :, prefix:], rope, half=half)], 2
+            )
+            k = torch.cat(
+                [k[:, :, :prefix], apply_rot_embed_cat(k[:, :, prefix:], rope, half=half)], 2
+            )
+        return y, q.type_as(v), k.type_as(v), v
+
+    def attn_out(self, index: int, heads_merged: Tensor) -> Tensor:
+        attn = self.blocks[index].attn
+        return attn.proj(attn.norm(heads_merged))
+
+    def tail(self, index: int, x: Tensor, out: Tensor) -> Tensor:
+        block = self.blocks[index]
+        gamma_1 = block.gamma_1 if block.gamma_1 is not None else 1.0
+        gamma_2 = block.gamma_2 if block.gamma_2 is not None else 1.0
+        x = x + gamma_1 * out
+        return x + gamma_2 * block.mlp(block.norm2(x))
+
+    def head(self, x: Tensor) -> Tensor:
+        return self.trunk.head(self.trunk.norm(x))  # per token: the published path drops CLS
 
 
 def encode_text_upto_eot(text: nn.Module, tokens: Tensor) -> Tensor:
@@ -144,9 +183,9 @@ class EVA02CLIP(DenseCLIP):
     def __init__(self, clip: nn.Module, source: ModelSource, fingerprint: str) -> None:
         super().__init__()
         self.clip = clip
-        trunk = clip.visual.trunk
+        self.tower = EVA02Tower(clip.visual.trunk)
         self.image_size = tuple(clip.visual.image_size)
-        self.patch_size = int(trunk.patch_embed.patch_size[0])
+        self.patch_size = self.tower.patch_size
         self.fingerprint = fingerprint
         self.config = config_name(source.vit_type)
         self.text_settings = {"family": "eva02", "config": self.config, "context_length": 77}
@@ -160,24 +199,6 @@ class EVA02CLIP(DenseCLIP):
 
     def encode_text(self, tokens: Tensor) -> Tensor:
         return encode_text_upto_eot(self.clip.text, tokens)
-
-    def dense_features(self, images: Tensor, model_type: str, ignore_residual: bool) -> Tensor:
-        trunk = self.clip.visual.trunk
-        x, rope = trunk._pos_embed(trunk.patch_embed(images))
-        x = trunk.norm_pre(x)
-        for block in trunk.blocks[:-1]:
-            x = block(x, rope=rope)
-        grid = (images.shape[-2] // self.patch_size, images.shape[-1] // self.patch_size)
-        x = eva_last_block(
-            trunk.blocks[-1],
-            x,
-            rope,
-            ATTENTIONS[model_type],
-            ignore_residual,
-            grid,
-            trunk.num_prefix_tokens,
-        )
-        return trunk.head(trunk.norm(x))  # per token: the published path drops CLS after this
 
 
 def load(source: ModelSource, device: str, precision: str) -> EVA02CLIP:

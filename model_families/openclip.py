@@ -7,7 +7,6 @@ from collections.abc import Callable
 import open_clip
 from torch import Tensor
 
-from dense_attention import dense_features, patch_size
 from foundation.builders import DTYPES
 from foundation.checkpoints import load_strict, read_state_dict, require_keys
 from foundation.errors import CheckpointError
@@ -15,6 +14,7 @@ from foundation.zoo import ModelSource, source_fingerprint
 from long_clip import LoadedModel, build_model, encode_text_upto_eot, load_clip
 
 from .base import DenseCLIP
+from .openclip_tower import OpenCLIPTower
 
 
 class OpenCLIPModel(DenseCLIP):
@@ -33,8 +33,9 @@ class OpenCLIPModel(DenseCLIP):
                 f"--vit-type {loaded.source.vit_type}: dense features need a ViT image tower "
                 "(not a ResNet)"
             )
-        self.image_size = tuple(visual.image_size)
-        self.patch_size = patch_size(visual)
+        self.tower = OpenCLIPTower(visual)
+        self.image_size = self.tower.image_size
+        self.patch_size = self.tower.patch_size
         self.fingerprint = loaded.fingerprint
         self.context_length = loaded.context_length
         self.vit_type = loaded.source.vit_type
@@ -57,9 +58,6 @@ class OpenCLIPModel(DenseCLIP):
 
     def encode_text(self, tokens: Tensor) -> Tensor:
         return encode_text_upto_eot(self.clip, tokens)
-
-    def dense_features(self, images: Tensor, model_type: str, ignore_residual: bool) -> Tensor:
-        return dense_features(self.clip.visual, images, model_type, ignore_residual)
 
 
 def load(source: ModelSource, device: str, precision: str) -> OpenCLIPModel:

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from dense_attention import ATTENTIONS, Attention, attend
+from dense.tower import Tower
 from foundation.builders import DTYPES, skip_init
 from foundation.checkpoints import load_strict, require_keys, wrong_family
 from foundation.errors import CheckpointError
@@ -168,27 +168,47 @@ class Tokenizer:
 
 
 # ---------------------------------------------------------------------------- the model
-def tips_last_block(
-    block: nn.Module,
-    x: Tensor,
-    attention: Attention,
-    ignore_residual: bool,
-    grid: tuple[int, int],
-    prefix: int,
-) -> Tensor:
-    """timm's ViT block with its attention matrix replaced; without residual, the attention
-    output alone, else ``x + o`` then ``+ mlp(norm2(.))``: no LayerScale either way, as the
-    published last layer (both of its branches, SPEC §11.4.3) and SPEC §6 compute it."""
-    attn = block.attn
-    y = block.norm1(x)
-    bsz, n, _ = y.shape
-    qkv = F.linear(y, attn.qkv.weight, attn.qkv.bias).reshape(bsz, n, 3, attn.num_heads, -1)
-    q, k, v = qkv.permute(2, 0, 3, 1, 4)
-    out = attn.proj(attn.norm(attend(q, k, v, attention, y, grid, prefix)))
-    if ignore_residual:
-        return out
-    x = x + out
-    return x + block.mlp(block.norm2(x))
+class TIPSTower(Tower):
+    """timm's ``VisionTransformer`` (CLS + one register): fused qkv with bias,
+    out = proj(norm(A v)). The dense path's residual branch has no LayerScale, as the
+    published last layer (both of its branches) computes it; ``norm`` is the final norm
+    (TIPS has no projection)."""
+
+    def __init__(self, vit: nn.Module) -> None:
+        self.vit = vit
+        self.blocks = vit.blocks
+        self.depth = len(vit.blocks)
+        self.num_heads = vit.blocks[-1].attn.num_heads
+        self.prefix = vit.num_prefix_tokens  # CLS + register
+        self.patch_size = int(vit.patch_embed.patch_size[0])
+        self.image_size = (IMAGE_SIZE, IMAGE_SIZE)
+
+    def embed(self, images: Tensor) -> Tensor:
+        vit = self.vit
+        return vit.norm_pre(vit.patch_drop(vit._pos_embed(vit.patch_embed(images))))
+
+    def block(self, index: int, x: Tensor) -> Tensor:
+        return self.blocks[index](x)
+
+    def qkv(self, index: int, x: Tensor, prefix: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        attn = self.blocks[index].attn
+        y = self.blocks[index].norm1(x)
+        bsz, n, _ = y.shape
+        qkv = F.linear(y, attn.qkv.weight, attn.qkv.bias).reshape(bsz, n, 3, attn.num_heads, -1)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4)
+        return y, q, k, v
+
+    def attn_out(self, index: int, heads_merged: Tensor) -> Tensor:
+        attn = self.blocks[index].attn
+        return attn.proj(attn.norm(heads_merged))
+
+    def tail(self, index: int, x: Tensor, out: Tensor) -> Tensor:
+        block = self.blocks[index]
+        x = x + out
+        return x + block.mlp(block.norm2(x))
+
+    def head(self, x: Tensor) -> Tensor:
+        return self.vit.norm(x)
 
 
 class TIPSModel(DenseCLIP):
@@ -203,8 +223,9 @@ class TIPSModel(DenseCLIP):
         self.vision = vision
         self.text = text
         self.tokenizer = tokenizer
-        self.image_size = (IMAGE_SIZE, IMAGE_SIZE)
-        self.patch_size = int(vision.patch_embed.patch_size[0])
+        self.tower = TIPSTower(vision)
+        self.image_size = self.tower.image_size
+        self.patch_size = self.tower.patch_size
         self.fingerprint = fingerprint
         self.text_settings = {"family": "tips", "max_len": MAX_LEN, "tokenized": "per query"}
         self.loaded = {}
@@ -214,19 +235,6 @@ class TIPSModel(DenseCLIP):
 
     def encode_text(self, tokens: Tensor) -> Tensor:
         return self.text(tokens.clamp(min=0), tokens < 0)
-
-    def dense_features(self, images: Tensor, model_type: str, ignore_residual: bool) -> Tensor:
-        vit = self.vision
-        x = vit.norm_pre(vit.patch_drop(vit._pos_embed(vit.patch_embed(images))))
-        for block in vit.blocks[:-1]:
-            x = block(x)
-        prefix = vit.num_prefix_tokens  # CLS + register
-        grid = (images.shape[-2] // self.patch_size, images.shape[-1] // self.patch_size)
-        x = tips_last_block(
-            vit.blocks[-1], x, ATTENTIONS[model_type], ignore_residual, grid, prefix
-        )
-        x = vit.norm(x)
-        return torch.cat([x[:, :1], x[:, prefix:]], dim=1)  # register token dropped
 
 
 def load(source: ModelSource, device: str, precision: str) -> TIPSModel:

@@ -9,7 +9,10 @@ import pytest
 import torch
 
 from conftest import TINY
-from dense_attention import ATTENTIONS, dense_features, gaussian_prior, last_block
+from dense import build_method
+from dense.attentions import ATTENTIONS, gaussian_prior
+from dense.last_layer import last_block
+from model_families.openclip_tower import OpenCLIPTower
 from references import VARIANTS, reference_last_block, reference_prior
 
 
@@ -44,6 +47,12 @@ def test_gem_temperature_follows_the_token_norms():
     assert torch.allclose(a, ATTENTIONS["GEM"](3 * q, 2 * k, v, 8**-0.5, w, y), atol=1e-6)
 
 
+def dense_features(visual, images, name, ignore_residual=True):
+    """(B, 1 + g*g, D): CLS then patches, as the families' ``dense_features``."""
+    out = build_method(name, OpenCLIPTower(visual), ignore_residual)(images)
+    return torch.cat([out.cls[:, None], out.patches], dim=1)
+
+
 @pytest.fixture(scope="module")
 def tiny_visual():
     torch.manual_seed(0)
@@ -58,7 +67,7 @@ def test_last_block_equals_per_head_reference(tiny_visual, name, ignore_residual
     x = torch.randn(2, 1 + g * g, tiny_visual.transformer.width)
     block = tiny_visual.transformer.resblocks[-1]
     with torch.no_grad():
-        got = last_block(block, x, ATTENTIONS[name], ignore_residual, (g, g))
+        got = last_block(OpenCLIPTower(tiny_visual), x, ATTENTIONS[name], ignore_residual, (g, g))
         want = reference_last_block(block, x, name, ignore_residual, g)
     assert (got - want).abs().max().item() <= 1e-5
 
@@ -98,7 +107,7 @@ def test_variants_differ(tiny_visual):
 
 
 def test_unknown_model_type(tiny_visual):
-    with pytest.raises(ValueError, match="choose one of"):
+    with pytest.raises(KeyError, match="choose one of"):
         dense_features(tiny_visual, torch.zeros(1, 3, 224, 224), "Nope")
 
 
@@ -111,6 +120,6 @@ def test_real_shapes_last_block(vit_type, grid):
     x = torch.randn(1, 1 + grid * grid, visual.transformer.width)
     with torch.no_grad():
         for name in VARIANTS:
-            got = last_block(block, x, ATTENTIONS[name], True, (grid, grid))
+            got = last_block(OpenCLIPTower(visual), x, ATTENTIONS[name], True, (grid, grid))
             want = reference_last_block(block, x, name, True, grid)
             assert (got - want).abs().max().item() <= 1e-5, name

@@ -12,10 +12,11 @@ import open_clip
 import pytest
 import torch
 
-import dense_attention
 import long_clip
 from conftest import ROOT
+from dense import build_method
 from foundation.zoo import resolve_source
+from model_families.openclip_tower import OpenCLIPTower
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
@@ -228,8 +229,8 @@ def test_training_forward_is_the_evaluation_dense_path():
     )
     with torch.no_grad():
         pooled, patches = forward_image(model, images)
-        dense = dense_attention.dense_features(model.visual, images, "SegEarth", True)
-        torch.testing.assert_close(patches, dense[:, 1:])
+        dense = build_method("SegEarth", OpenCLIPTower(model.visual))(images)
+        torch.testing.assert_close(patches, dense.patches)
         torch.testing.assert_close(pooled, model.encode_image(images))
         torch.testing.assert_close(
             encode_text(model, tokens), model.encode_text(tokens), atol=1e-5, rtol=1e-5

@@ -8,8 +8,8 @@ import os
 import foundation.errors as errors
 from conftest import ROOT
 
-PACKAGES = ("foundation", "ovss", "model_families", "long_clip", "prompts", "tools")
-TOP = ("customized_segmentor.py", "custom_datasets.py", "dense_attention.py", "eval_customized.py")
+PACKAGES = ("foundation", "dense", "ovss", "model_families", "long_clip", "prompts", "tools")
+TOP = ("customized_segmentor.py", "custom_datasets.py", "eval_customized.py")
 
 
 def project_files():

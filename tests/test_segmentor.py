@@ -145,7 +145,8 @@ def test_mmseg_interface_methods(segmentor):
         first = segmentor.encode_decode(img[:1], metas[:1])
         assert torch.equal(first[0], segmentor.slide_logits(img[:1], (100, 130)))
         assert segmentor._forward(img).shape == (2, len(segmentor.queries), 200, 260)
-        tokens = segmentor.extract_feat(torch.randn(1, 3, 224, 224))
-    assert tokens.shape == (1, 197, 32)
+        feats = segmentor.extract_feat(torch.randn(1, 3, 224, 224))
+    assert feats.patches.shape == (1, 196, 32) and feats.cls.shape == (1, 32)
+    assert feats.grid == (14, 14)
     with pytest.raises(NotImplementedError, match="training-free"):
         segmentor.loss(img, [])

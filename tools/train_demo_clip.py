@@ -63,7 +63,9 @@ import torch.nn.functional as F  # noqa: E402
 from demo_scenes import GEN_CLASSES, G  # noqa: E402
 from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES  # noqa: E402
 
-import dense_attention  # noqa: E402
+from dense.attentions import ATTENTIONS  # noqa: E402
+from dense.last_layer import last_block  # noqa: E402
+from model_families.openclip_tower import OpenCLIPTower, patch_size  # noqa: E402
 
 MODEL_CONFIG_DIR = os.path.join(ROOT, "model_configs")
 DEFAULT_MODEL = "DemoCLIP-ViT-T-16"
@@ -242,21 +244,14 @@ def forward_image(
     """(pooled CLS embedding, dense patch features) sharing the trunk.
 
     The dense features are the evaluation's: the last block with SegEarth attention and no
-    residual (``dense_attention.last_block``), then ln_post and the projection.
+    residual (``dense.last_layer.last_block``), then ln_post and the projection.
     """
+    tower = OpenCLIPTower(model.visual)
+    x = tower.run_blocks(tower.embed(images), tower.depth - 1)
     visual = model.visual
-    x = dense_attention.trunk_tokens(visual, images)
-    blocks = visual.transformer.resblocks
-    batch_first = getattr(visual.transformer, "batch_first", True)
-    last = blocks[-1](x if batch_first else x.transpose(0, 1))
-    last = last if batch_first else last.transpose(0, 1)
-    pooled = visual.ln_post(last)[:, 0] @ visual.proj
-    patch = dense_attention.patch_size(visual)
-    grid = (images.shape[-2] // patch, images.shape[-1] // patch)
-    attn = dense_attention.ATTENTIONS["SegEarth"]
-    dense = dense_attention.last_block(blocks[-1], x, attn, True, grid)
-    dense = visual.ln_post(dense) @ visual.proj
-    return pooled, dense[:, 1:]
+    pooled = visual.ln_post(tower.block(tower.depth - 1, x))[:, 0] @ visual.proj
+    dense = last_block(tower, x, ATTENTIONS["SegEarth"], True, tower.grid(images))
+    return pooled, tower.head(dense)[:, 1:]
 
 
 def encode_text(model: torch.nn.Module, tokens: torch.Tensor) -> torch.Tensor:
@@ -325,7 +320,7 @@ def train(args: argparse.Namespace) -> dict:
     tokenizer = open_clip.get_tokenizer(args.model)
     size = model.visual.image_size
     size = size if isinstance(size, int) else size[0]
-    patch = dense_attention.patch_size(model.visual)
+    patch = patch_size(model.visual)
     vocab = build_vocabulary()
     targets = torch.from_numpy(vocab.weights)
 

@@ -1,4 +1,4 @@
-"""Dense patch features from a CLIP ViT with a swappable last-layer attention (SPEC §6).
+"""The nine last-layer attentions: the attention matrix A of the last block, swapped.
 
 The ViT runs unchanged up to its last block; in the last block, the attention matrix A is
 replaced by one of the variants in ``ATTENTIONS``. A variant is one small function
@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 Attention = Callable[[Tensor, Tensor, Tensor, float, Tensor, Tensor], Tensor]
 
@@ -133,55 +133,3 @@ def attend(
     prior = gaussian_prior(*grid, device=v.device, dtype=v.dtype, prefix=prefix)
     attn = attention(q, k, v, head_dim**-0.5, prior, tokens)
     return (attn @ v).transpose(1, 2).reshape(bsz, n, heads * head_dim)
-
-
-def last_block(
-    block: nn.Module, x: Tensor, attention: Attention, ignore_residual: bool, grid: tuple[int, int]
-) -> Tensor:
-    """The modified last residual block on batch-first tokens (B, N, C)."""
-    mha: nn.MultiheadAttention = block.attn
-    heads = mha.num_heads
-    bsz, n, c = x.shape
-    head_dim = c // heads
-    y = block.ln_1(x)
-    qkv = F.linear(y, mha.in_proj_weight, mha.in_proj_bias)
-    q, k, v = qkv.reshape(bsz, n, 3, heads, head_dim).permute(2, 0, 3, 1, 4)
-    out = mha.out_proj(attend(q, k, v, attention, y, grid))
-    if ignore_residual:
-        return out
-    x = x + out
-    return x + block.mlp(block.ln_2(x))
-
-
-def dense_features(
-    visual: nn.Module, images: Tensor, model_type: str, ignore_residual: bool = True
-) -> Tensor:
-    """(B, 1 + g*g, D) projected tokens (CLS first), last block replaced; not normalised."""
-    if model_type not in ATTENTIONS:
-        raise ValueError(f"model_type '{model_type}': choose one of {', '.join(ATTENTIONS)}")
-    x = trunk_tokens(visual, images)
-    patch = patch_size(visual)
-    grid = (images.shape[-2] // patch, images.shape[-1] // patch)
-    last = visual.transformer.resblocks[-1]
-    x = last_block(last, x, ATTENTIONS[model_type], ignore_residual, grid)
-    x = visual.ln_post(x)
-    return x @ visual.proj if visual.proj is not None else x
-
-
-def trunk_tokens(visual: nn.Module, images: Tensor) -> Tensor:
-    """(B, N, C) batch-first tokens entering the last block: the unchanged blocks run as
-    open_clip runs them (its fused attention)."""
-    x = visual._embeds(images)  # conv1 + CLS + positions + ln_pre (open_clip)
-    transformer = visual.transformer
-    batch_first = getattr(transformer, "batch_first", True)
-    if not batch_first:
-        x = x.transpose(0, 1)
-    for block in transformer.resblocks[:-1]:
-        x = block(x)
-    return x if batch_first else x.transpose(0, 1)
-
-
-def patch_size(visual: nn.Module) -> int:
-    """The ViT's (square) patch side."""
-    patch = visual.patch_size
-    return patch if isinstance(patch, int) else patch[0]
