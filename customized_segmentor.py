@@ -23,7 +23,7 @@ from torch import Tensor
 from dense import METHODS, DenseFeatures, build_method, canonical
 from foundation.errors import ConfigError
 from foundation.profile import milestone
-from foundation.zoo import configured_source
+from foundation.zoo import source_from_config
 from model_families import load_model, query_features
 from prompts import read_class_file
 
@@ -144,8 +144,16 @@ class CustomizedSegmentation(BaseSegmentor):
         model_type = canonical(model_type)
         if model_type not in METHODS:
             raise ConfigError(f"model_type '{model_type}': choose one of {', '.join(METHODS)}")
-        source = configured_source(
-            model_name, vit_type, pretrained, hub_tag, fqg, long_clip, family
+        source = source_from_config(
+            dict(
+                model_name=model_name,
+                vit_type=vit_type,
+                pretrained=pretrained,
+                hub_tag=hub_tag,
+                fqg=fqg,
+                long_clip=long_clip,
+                family=family,
+            )
         )
         model = load_model(source, device, precision)
         if data_preprocessor is None:

@@ -192,29 +192,34 @@ class ModelSource:
 
 
 LONG_CLIP_FLAG = {None: None, "disable": False, "load_from_scratch": True}
-LONG_CLIP_KEY = {flag: key for key, flag in LONG_CLIP_FLAG.items()}  # and back
+# ModelSource field -> the segmentor's config key (the published keys keep their names:
+# ``model_name`` is the method, ``pretrained`` the checkpoint, ``fqg`` QuickGELU).
+CONFIG_KEYS = {
+    "method": "model_name",
+    "vit_type": "vit_type",
+    "checkpoint": "pretrained",
+    "tag": "hub_tag",
+    "quick_gelu": "fqg",
+    "long_clip": "long_clip",
+    "family": "family",
+}
 
 
-def configured_source(
-    model_name: str,
-    vit_type: str,
-    pretrained: str | None,
-    hub_tag: str | None,
-    fqg: bool,
-    long_clip: str | None,
-    family: str,
-) -> ModelSource:
-    """The weights named by the segmentor's resolved config keys: what it loads, and what the
-    run records (one mapping, so the recorded fingerprint is that of the loaded weights)."""
-    return ModelSource(
-        method=model_name,
-        vit_type=vit_type,
-        checkpoint=pretrained,
-        tag=hub_tag,
-        quick_gelu=bool(fqg),
-        long_clip=LONG_CLIP_FLAG[long_clip],
-        family=family,
-    )
+def source_to_config(source: ModelSource) -> dict:
+    """The resolved weights as the segmentor's config keys (``long_clip`` as its flag value)."""
+    values = {key: getattr(source, field) for field, key in CONFIG_KEYS.items()}
+    values["long_clip"] = next(k for k, v in LONG_CLIP_FLAG.items() if v is source.long_clip)
+    return values
+
+
+def source_from_config(model_cfg) -> ModelSource:
+    """The weights named by resolved config keys (``source_to_config`` read back): what the
+    segmentor loads and what the run records, so the recorded fingerprint is the loaded one."""
+    values = {field: model_cfg.get(key) for field, key in CONFIG_KEYS.items()}
+    values["long_clip"] = LONG_CLIP_FLAG[values["long_clip"]]
+    values["quick_gelu"] = bool(values["quick_gelu"])
+    values["family"] = values["family"] or "openclip"
+    return ModelSource(**values)
 
 
 def short_vit(vit_type: str) -> str:

@@ -13,16 +13,17 @@ import os
 
 from mmengine.config import Config
 
+from foundation.datasets import DATASETS, display_name
 from foundation.errors import ConfigError, DataError
 from foundation.zoo import (
-    LONG_CLIP_KEY,
     MODEL_ZOO,
     ROOT,
     ModelSource,
     check_checkpoint_exists,
-    configured_source,
     dense_path_label,
     resolve_source,
+    source_from_config,
+    source_to_config,
 )
 
 from .protocols import apply_protocol
@@ -75,12 +76,7 @@ def resolve_model(cfg) -> None:
     check_checkpoint_exists(source)
     # whether a published number can be about these weights (tools/compare_runs.py)
     cfg.weights = "own" if m.get("pretrained") else "published"
-    m.model_name = source.method  # the published CLI's spellings (cosmos, ...) -> the zoo's
-    m.family = source.family
-    m.pretrained = source.checkpoint
-    m.hub_tag = source.tag
-    m.fqg = source.quick_gelu
-    m.long_clip = LONG_CLIP_KEY[source.long_clip]
+    m.update(source_to_config(source))  # the published CLI's spellings -> the zoo's, ...
     published = MODEL_ZOO[source.method].dense_path
     if m.get("model_type") is None:
         # the method's published dense path: SegEarth for the OpenCLIP family (with the
@@ -103,15 +99,42 @@ def resolve_model(cfg) -> None:
         raise ConfigError(f"class file {m.name_path} does not exist (config key model.name_path)")
 
 
-def check_data_root(cfg) -> None:
-    """The one data check that needs no heavy import: the data root exists."""
-    root = cfg.test_dataloader.dataset.get("data_root") or ""
-    if root and not os.path.isdir(root):
-        name = cfg.test_dataloader.dataset.type
-        raise DataError(
-            f"{name}: data root {root} does not exist; set test_data_root in "
-            "configs/base_config.py or pass --data-root"
+def check_data_root(cfgs: dict) -> None:
+    """The data check that needs no heavy import: every requested dataset's image and label
+    folders exist. All missing datasets are one line, with those present and the
+    ``--datasets`` value that runs them (the full check, ``ovss.data_check``, follows)."""
+    roots = {c.test_dataloader.dataset.get("data_root") or "" for c in cfgs.values()}
+    for root in sorted(roots):
+        if root and not os.path.isdir(root):
+            raise DataError(
+                f"data root {root} does not exist; set test_data_root in "
+                "configs/base_config.py or pass --data-root"
+            )
+    missing, present = [], []
+    for name, cfg in cfgs.items():
+        ds = cfg.test_dataloader.dataset
+        prefix = ds.get("data_prefix") or {}
+        folders = [prefix.get(k) or "" for k in ("img_path", "seg_map_path")]
+        root = ds.get("data_root") or ""
+        absent = [f for f in folders if not os.path.isdir(os.path.join(root, f))]
+        if not absent:
+            present.append(name)
+            continue
+        where = absent if len(roots) == 1 else [os.path.join(root, f) for f in absent]
+        missing.append(f"{display_name(name)} ({', '.join(where)})")
+    if not missing:
+        return
+    at = f"data root {next(iter(roots)) or '.'}: " if len(roots) == 1 else ""
+    if present:
+        names = ",".join(DATASETS[n].name if n in DATASETS else n for n in present)
+        rest = (
+            f"present: {', '.join(display_name(n) for n in present)}; run those with "
+            f"--datasets {names}, or prepare the rest with tools/prepare_dataset.py"
         )
+    else:
+        rest = "none of the requested datasets is there: prepare them with "
+        rest += "tools/prepare_dataset.py or pass --data-root"
+    raise DataError(f"{at}missing {', '.join(missing)}; {rest}")
 
 
 def hide_gpus_for_cpu_runs(cfg) -> None:
@@ -123,10 +146,7 @@ def hide_gpus_for_cpu_runs(cfg) -> None:
 
 def model_source(cfg) -> ModelSource:
     """The resolved weights of a config (as the segmentor will load them)."""
-    m = cfg.model
-    return configured_source(
-        m.model_name, m.vit_type, m.pretrained, m.hub_tag, m.fqg, m.long_clip, m.family
-    )
+    return source_from_config(cfg.model)
 
 
 def fingerprint_index(cfg) -> str | None:
