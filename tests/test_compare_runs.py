@@ -1,7 +1,8 @@
-"""tools/compare_runs.py: result folders written by the CLI -> the published figure's table.
+"""tools/compare_runs.py: run folders written by the CLI -> the published figure's tables.
 
 Expected values are read from the result files by this test itself (``ovss_results.json``)
-and compared with what the tool prints and writes (Markdown, CSV, LaTeX, PNG).
+and compared with what the tool prints and writes (Markdown, CSV, LaTeX, PNG). The helpers
+here (``make_run``, ``md_sections``, ``cell``) are shared by ``test_reporting_*.py``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import pytest
 from PIL import Image
 
 import eval_customized
-from conftest import ROOT, TINY, cli_args, out_dir
+from conftest import ROOT, TINY, cli_args
+from foundation.datasets import protocol_images
+from foundation.zoo import MODEL_ZOO, checkpoint_names
 from ovss import results
 from ovss.settings import summary_settings
 
@@ -46,6 +49,10 @@ CLASS_FILES = dict(
         strict=True,
     )
 )
+FARSLIP_TITLE = "Published: FarSLIP table (reference)"
+SEGEARTH_TITLE = "Published: SegEarth-OV Table 1 (reference)"
+DIFF_TITLE = "Reproduction check: ours - published"
+BESIDE_TITLE = "Published rows beside runs (not subtracted)"
 
 
 def _tool():
@@ -63,51 +70,71 @@ def cli(ckpt, data_root, work, method, datasets, *extra):
     assert eval_customized.main(args) == 0
 
 
-@pytest.fixture(scope="module")
-def runs(tiny_checkpoint, data_root, tmp_path_factory):
-    """Four CLI runs: CLIP (3 datasets) and FarSLIP1 (2) in one work dir, FarSLIP1 with
-    ClearCLIP attention, CLIP with the segearth protocol."""
-    base = tmp_path_factory.mktemp("runs")
-    work, clear, seg = base / "work", base / "clear", base / "segearth"
-    cli(tiny_checkpoint, data_root, work, "CLIP", FOUR)
-    cli(tiny_checkpoint, data_root, work, "FarSLIP1", "UDD5Dataset,VDDDataset")
-    cli(
-        tiny_checkpoint,
-        data_root,
-        clear,
-        "FarSLIP1",
-        "UDD5Dataset,VDDDataset",
-        "--model-type",
-        "ClearCLIP",
-    )
-    cli(tiny_checkpoint, data_root, seg, "CLIP", "UDD5Dataset,VDDDataset", "--protocol", "segearth")
-    folders = {
-        "clip": out_dir(work, "CLIP"),
-        "farslip": out_dir(work, "FarSLIP1"),
-        "clear": out_dir(clear, "FarSLIP1"),
-        "segearth": out_dir(seg, "CLIP"),
-    }
-    return [str(work), str(clear), str(seg)], folders
+def run_folder(work, method, vit_type=TINY):
+    """The one folder below ``<work>/<vit-type>/<method>`` holding a run's results (the
+    CLI's layout may add a run name below it)."""
+    found = [
+        folder
+        for folder, _, files in os.walk(os.path.join(str(work), vit_type, method))
+        if results.JSON_FILE in files
+    ]
+    assert len(found) == 1, found
+    return found[0]
 
 
-@pytest.fixture(scope="module")
-def tool_run(runs, tmp_path_factory):
-    """The tool as a user runs it, all formats, with the published rows."""
-    out = tmp_path_factory.mktemp("comparison")
-    done = subprocess.run(
-        [sys.executable, TOOL, *runs[0], "--with-published", "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout, str(out)
+_TEMPLATES: dict[tuple[str, str], dict] = {}
 
 
-def summary(folder):
-    payload = json.load(open(os.path.join(folder, "ovss_results.json")))
-    miou = {d: r["metrics"]["mIoU"] for d, r in payload["datasets"].items()}
-    return miou, payload["mean_mIoU"]
+def cli_template(tmp_path_factory, ckpt, data_root):
+    """A record exactly as the CLI writes it (one dataset of the tiny model); one CLI run per
+    session, shared by the test modules (a copy each)."""
+    key = (str(ckpt), str(data_root))
+    if key not in _TEMPLATES:
+        work = tmp_path_factory.mktemp("template")
+        cli(ckpt, data_root, work, "CLIP", "UDD5Dataset")
+        folder = run_folder(work, "CLIP")
+        _TEMPLATES[key] = json.load(open(os.path.join(folder, "datasets", "UDD5Dataset.json")))
+    return copy.deepcopy(_TEMPLATES[key])
+
+
+def zoo_checkpoint(method, vit_type, default):
+    """What a run of the zoo's own weights records as its checkpoint."""
+    entry = MODEL_ZOO.get(method)
+    if entry is None:
+        return default
+    names = checkpoint_names(entry, vit_type)
+    return f"/ckpts/{names[0]}" if names else f"{entry.tag} (hub tag)"
+
+
+def make_run(root, template, method, vit_type, miou, *, run=None, weights="published", **changes):
+    """A run folder written by ovss.results from a real CLI record, with our numbers.
+
+    Folder ``<root>/<vit-type>/<method>[/<run>]``; every dataset on the protocol's full image
+    count unless ``num_images`` is changed; ``weights``: "published" (the zoo's file or tag),
+    "own" (--pretrained) or None (an old record without the setting). ``changes``: settings
+    (a callable gets the dataset type)."""
+    records = []
+    for dataset, value in miou.items():
+        record = copy.deepcopy(template)
+        s = record["settings"]
+        s.update(method=method, vit_type=vit_type, dataset=dataset)
+        s["num_images"] = protocol_images(dataset) or s["num_images"]
+        s.pop("weights", None)
+        if weights is not None:
+            s["weights"] = weights
+        if weights == "published":
+            s["checkpoint"] = zoo_checkpoint(method, vit_type, s["checkpoint"])
+        s["class_file"] = f"configs/cls_{CLASS_FILES[dataset]}.txt"
+        sha = hashlib.sha256(open(os.path.join(ROOT, s["class_file"]), "rb").read()).hexdigest()
+        s["class_file_sha"] = "sha256:" + sha
+        s.update({k: v(dataset) if callable(v) else v for k, v in changes.items()})
+        record.update(dataset=dataset, metrics={**record["metrics"], "mIoU": value})
+        records.append(record)
+    folder = os.path.join(root, vit_type, method, *([run] if run else []))
+    for record in records:
+        results.save_dataset(folder, record)
+    results.write_summary(folder, f"{vit_type} {method}", summary_settings(records), records)
+    return folder
 
 
 def md_sections(text):
@@ -132,23 +159,78 @@ def md_sections(text):
     return sections
 
 
-def bold_value(cell):
-    m = re.fullmatch(r"\*\*(.+)\*\*", cell)
-    return (m.group(1), True) if m else (cell, False)
+def cell(text):
+    """A value cell -> (value text, bold, partial mark or None)."""
+    m = re.fullmatch(r"(\*\*)?([^*(]+?)(\*\*)?(?: \((partial[^)]*)\))?", text)
+    assert m, text
+    return m.group(2), bool(m.group(1)), m.group(4)
+
+
+def bold_value(text):
+    value, bold, _ = cell(text)
+    return value, bold
+
+
+@pytest.fixture(scope="module")
+def runs(tiny_checkpoint, data_root, tmp_path_factory):
+    """Four CLI runs: CLIP (3 datasets) and FarSLIP1 (2) in one work dir, FarSLIP1 with
+    ClearCLIP attention, CLIP with the segearth protocol."""
+    base = tmp_path_factory.mktemp("runs")
+    work, clear, seg = base / "work", base / "clear", base / "segearth"
+    cli(tiny_checkpoint, data_root, work, "CLIP", FOUR)
+    cli(tiny_checkpoint, data_root, work, "FarSLIP1", "UDD5Dataset,VDDDataset")
+    cli(
+        tiny_checkpoint,
+        data_root,
+        clear,
+        "FarSLIP1",
+        "UDD5Dataset,VDDDataset",
+        "--model-type",
+        "ClearCLIP",
+    )
+    cli(tiny_checkpoint, data_root, seg, "CLIP", "UDD5Dataset,VDDDataset", "--protocol", "segearth")
+    folders = {
+        "clip": run_folder(work, "CLIP"),
+        "farslip": run_folder(work, "FarSLIP1"),
+        "clear": run_folder(clear, "FarSLIP1"),
+        "segearth": run_folder(seg, "CLIP"),
+    }
+    return [str(work), str(clear), str(seg)], folders
+
+
+@pytest.fixture(scope="module")
+def tool_run(runs, tmp_path_factory):
+    """The tool as a user runs it, all formats, with the published rows."""
+    out = tmp_path_factory.mktemp("comparison")
+    done = subprocess.run(
+        [sys.executable, TOOL, *runs[0], "--with-published", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout, str(out)
+
+
+def summary(folder):
+    payload = json.load(open(os.path.join(folder, "ovss_results.json")))
+    miou = {d: r["metrics"]["mIoU"] for d, r in payload["datasets"].items()}
+    return miou, payload["mean_mIoU"]
 
 
 def test_cli_runs_give_the_figure_table_with_means_and_bold_best(runs, tool_run):
     stdout, out = tool_run
     _, folders = runs
     assert open(os.path.join(out, "comparison.md")).read() == stdout
+    assert "SPEC" not in stdout
     sections = md_sections(stdout)
     notes, (header, rows), (details,) = sections["Table 1: 3 runs"]
     assert "settings: protocol=farslip" in notes[0] and "model_type" not in notes[0]
     assert header == [
         "domain",
         "backbone",
-        "method",
-        "attention",
+        "model",
+        "method (model_type)",
         "precision",
         "quick_gelu",
         "long_clip",
@@ -158,7 +240,7 @@ def test_cli_runs_give_the_figure_table_with_means_and_bold_best(runs, tool_run)
         "VDD",
         "mean",
     ]
-    # general-domain first, then remote sensing; attentions as a column, not merged
+    # general-domain first, then remote sensing; methods (model_type) as a column, not merged
     assert [(r[0], r[2], r[3]) for r in rows] == [
         ("general", "CLIP", "SegEarth"),
         ("remote sensing", "FarSLIP1", "ClearCLIP"),
@@ -172,11 +254,29 @@ def test_cli_runs_give_the_figure_table_with_means_and_bold_best(runs, tool_run)
     expected = [summary(folders[k]) for k in ("clip", "clear", "farslip")]
     columns = ["ISPRSDataset", "UDD5Dataset", "VDDDataset"]
     for row, (miou, mean) in zip(rows, expected, strict=True):
-        shown = [bold_value(c)[0] for c in row[8:]]
+        shown = [cell(c)[0] for c in row[8:]]
         want = [f"{miou[d]:.2f}" if d in miou else "–" for d in columns]
         # the mean: only for the run with all three datasets (CLIP); the others: missing
         want.append(f"{mean:.2f}" if len(miou) == 3 else "–")
         assert shown == want
+        # 3 generated images: Vaihingen (398) and VDD (40) are partial, so is a mean over
+        # them; UDD5's protocol fixes no count
+        marks = [cell(c)[2] for c in row[8:]]
+        assert marks == [
+            "partial 3/398" if "ISPRSDataset" in miou else None,
+            None,
+            "partial 3/40",
+            "partial" if len(miou) == 3 else None,
+        ]
+    assert [n for n in notes if n.startswith("partial")] == [
+        f"partial (fewer images than the protocol's split): {name} {TINY} ({folders[key]}): "
+        f"{parts}; a mean over them is marked partial too"
+        for name, key, parts in (
+            ("CLIP", "clip", "Vaihingen 3 of 398 images, VDD 3 of 40 images"),
+            ("FarSLIP1", "clear", "VDD 3 of 40 images"),
+            ("FarSLIP1", "farslip", "VDD 3 of 40 images"),
+        )
+    ]
     for j, column in enumerate(columns + ["mean"]):
         values = [
             round(m[column], 2)
@@ -186,27 +286,29 @@ def test_cli_runs_give_the_figure_table_with_means_and_bold_best(runs, tool_run)
         ]
         top = max(v for v in values if v is not None)
         for row, v in zip(rows, values, strict=True):
-            assert bold_value(row[8 + j])[1] == (v == top), (column, row)
+            assert cell(row[8 + j])[1] == (v == top), (column, row)
     assert details[1][0] == "prob_thd" and details[1][1:] == ["0.0"] * 3
+    assert ["num_images", "3", "3", "3"] in details
 
     # the segearth run is never merged into the farslip table
     notes, (header, rows), (details,) = sections["Table 2: 1 run"]
     assert "protocol=segearth" in notes[0] and "cls_token_lambda=-0.3" in notes[0]
     differs = set(notes[1].removeprefix("differs from table 1 in: ").split(", "))
     assert differs == {"protocol", "cls_token_lambda", "prob_thd", "bg_idx"}
-    assert header == ["domain", "backbone", "method", "precision", "weights", "UDD5", "VDD", "mean"]
+    assert header == ["domain", "backbone", "model", "precision", "weights", "UDD5", "VDD", "mean"]
     miou, mean = summary(folders["segearth"])
     assert rows == [
         ["general", TINY, "CLIP", "fp32", rows[0][4]]
-        + [f"**{miou[d]:.2f}**" for d in ("UDD5Dataset", "VDDDataset")]
-        + [f"**{mean:.2f}**"]
+        + [f"**{miou['UDD5Dataset']:.2f}**", f"**{miou['VDDDataset']:.2f}** (partial 3/40)"]
+        + [f"**{mean:.2f}** (partial)"]
     ]
     assert details[1] == ["prob_thd", "0.4", "0.3"] and details[2] == ["bg_idx", "4", "0"]
     assert f"`{folders['segearth']}`" in stdout
 
-    # published reference rows: as in SPEC §10, grouped general / RS, then backbone
-    notes, (header, rows), _ = sections["Published (SPEC §10, reference)"]
-    assert header == ["domain", "backbone", "method", *PUBLISHED_COLUMNS, "mean"]
+    # published reference rows, one table per published protocol, with their sources
+    notes, (header, rows), _ = sections[FARSLIP_TITLE]
+    assert header == ["domain", "backbone", "model", *PUBLISHED_COLUMNS, "mean"]
+    assert "https://github.com/NJU-LHRS/FarSLIP" in notes[1]
     assert [(r[0], r[1], r[2]) for r in rows][:3] == [
         ("general", "ViT-B-16", "CLIP (OpenAI)"),
         ("general", "ViT-B-32", "CLIP (OpenAI)"),
@@ -230,7 +332,43 @@ def test_cli_runs_give_the_figure_table_with_means_and_bold_best(runs, tool_run)
         assert abs(np.mean(values[:8]) - values[8]) < 0.006, r  # the published means add up
     isaid = [float(bold_value(r[10])[0]) for r in rows]
     assert [bold_value(r[10])[1] for r in rows] == [v == max(isaid) for v in isaid]
-    assert any("no run is a published" in n for n in notes)  # tiny models: nothing to compare
+    notes, (header, rows), _ = sections[SEGEARTH_TITLE]
+    assert "SimFeatUp" in notes[0] and "https://github.com/likyoo/SegEarth-OV" in notes[1]
+    assert [bold_value(c)[0] for c in rows[0][3:]] == [
+        "40.3", "36.9", "47.1", "29.1", "50.6", "45.3", "42.5", "21.7", "39.2"
+    ]  # fmt: skip
+
+    # tiny models on 3 images with --pretrained: every run beside its nearest published row
+    assert DIFF_TITLE not in sections
+    _, (header, rows), _ = sections[BESIDE_TITLE]
+    assert header[:6] == ["table", "backbone", "model", "weights", "row", "reason"]
+    rows = as_dicts(header, rows)
+    ours, published = rows[::2], rows[1::2]
+    assert [(r["table"], r["model"], r["row"]) for r in ours] == [
+        ("1", "CLIP", "ours"),
+        ("1", "FarSLIP1", "ours"),
+        ("1", "FarSLIP1", "ours"),
+        ("2", "CLIP", "ours"),
+    ]
+    for r in ours:
+        reason = r["reason"]
+        assert "your weights" in reason and f"vit-type {TINY} (published: ViT-B-16)" in reason
+        assert "3 of 40 VDD images" in reason
+    assert "other protocol: model_type=ClearCLIP (published: SegEarth)" in ours[1]["reason"]
+    # the segearth run is nearest to SegEarth-OV's row (it lacks only SimFeatUp)
+    assert [r["row"] for r in published] == ["published: FarSLIP table"] * 3 + [
+        "published: SegEarth-OV Table 1"
+    ]
+    assert "upsampler=– (published: simfeatup)" in ours[3]["reason"]
+    assert published[3]["model"] == "SegEarth-OV (CLIP + SimFeatUp)"
+    assert published[3]["UDD5"] == "50.6"  # as published, not subtracted
+    miou, _ = summary(folders["segearth"])
+    assert ours[3]["UDD5"] == f"{miou['UDD5Dataset']:.2f}"  # ours, as it is
+    assert ours[3]["VDD"] == f"{miou['VDDDataset']:.2f} (partial 3/40)"
+
+
+def as_dicts(header, rows):
+    return [dict(zip(header, r, strict=True)) for r in rows]
 
 
 def latex_tabulars(text):
@@ -255,7 +393,8 @@ def test_csv_latex_and_png(runs, tool_run):
     _, folders = runs
     rows = list(csv.DictReader(open(os.path.join(out, "comparison.csv"))))
     ours = [r for r in rows if r["kind"] == "runs"]
-    assert len(ours) == 4 and sum(r["kind"] == "published" for r in rows) == 11
+    assert len(ours) == 4 and sum(r["kind"] == "published" for r in rows) == 12
+    assert sum(r["kind"] == "beside" for r in rows) == 8
     by_folder = {r["folder"]: r for r in ours}
     for key, folder in folders.items():
         miou, mean = summary(folder)
@@ -263,175 +402,33 @@ def test_csv_latex_and_png(runs, tool_run):
         for dataset, short in SHORT.items():
             assert row[short] == (f"{miou[dataset]:.4f}" if dataset in miou else ""), key
         assert row["mean"] == (f"{mean:.4f}" if key in ("clip", "segearth") else "")
-        assert row["attention"] == ("ClearCLIP" if key == "clear" else "SegEarth")
+        assert row["method (model_type)"] == ("ClearCLIP" if key == "clear" else "SegEarth")
+        assert row["model"] == ("FarSLIP1" if key in ("clear", "farslip") else "CLIP")
         assert row["table"] == ("2" if key == "segearth" else "1")
         assert "protocol=" + ("segearth" if key == "segearth" else "farslip") in row["settings"]
+        assert row["partial"] == {
+            "clip": "Vaihingen 3/398; VDD 3/40; mean",
+            "segearth": "VDD 3/40; mean",
+        }.get(key, "VDD 3/40")
     assert by_folder[folders["segearth"]]["best"] == "UDD5;VDD;mean"
 
     tex = open(os.path.join(out, "comparison.tex")).read()
     tabulars = latex_tabulars(tex)
-    assert [len(counts) for _, counts in tabulars] == [4, 2, 12]  # header + rows
+    assert [len(counts) for _, counts in tabulars] == [4, 2, 12, 2, 9]  # header + rows
     for declared, counts in tabulars:
         assert counts and all(c == declared for c in counts), (declared, counts)
     assert tex.count(r"\textbf{") == stdout.count("**") // 2
-    assert r"ignore\_residual" in tex and tex.count(r"\toprule") == 3
+    assert r"ignore\_residual" in tex and tex.count(r"\toprule") == 5
+    # a dagger on every partial cell, and in the caption of the 3 tables that have one
+    assert tex.count(r"$^\dagger$") == stdout.count("(partial") + 3
+    assert "SPEC" not in tex and "SPEC" not in open(os.path.join(out, "comparison.csv")).read()
 
     png = Image.open(os.path.join(out, "comparison.png"))
-    # documented layout (ovss/compare.py): 420 px labels + 80 px per value column + 20 px
-    # margin; 2 x 20 px margins + per table 60 px title band + 28 px per row, 30 px between.
-    tables = [(3, 4), (1, 3), (11, 9)]  # (rows, value columns): table 1, table 2, published
-    width = 420 + 80 * max(c for _, c in tables) + 20
+    # documented layout (reporting/heatmap.py): 420 px labels + 80 px per value column + a
+    # 90 px colour bar + 20 px margin; 2 x 20 px margins + per table 60 px title band + 28 px
+    # per row, 30 px between tables.
+    tables = [(3, 4), (1, 3), (11, 9), (1, 9), (8, 9)]  # (rows, value columns)
+    width = 420 + 80 * max(c for _, c in tables) + 90 + 20
     height = 40 + sum(60 + 28 * r for r, _ in tables) + 30 * (len(tables) - 1)
     assert png.size == (width, height)
     assert np.asarray(png.convert("L")).std() > 20  # drawn, not blank
-
-
-def make_run(root, template, method, vit_type, miou, **changes):
-    """A result folder written by ovss.results from a real CLI record, with our numbers."""
-    records = []
-    for dataset, value in miou.items():
-        record = copy.deepcopy(template)
-        s = record["settings"]
-        s.update(method=method, vit_type=vit_type, dataset=dataset)
-        s["class_file"] = f"configs/cls_{CLASS_FILES[dataset]}.txt"
-        sha = hashlib.sha256(open(os.path.join(ROOT, s["class_file"]), "rb").read()).hexdigest()
-        s["class_file_sha"] = "sha256:" + sha
-        s.update({k: v(dataset) if callable(v) else v for k, v in changes.items()})
-        record.update(dataset=dataset, metrics={**record["metrics"], "mIoU": value})
-        records.append(record)
-    folder = os.path.join(root, vit_type, method)
-    for record in records:
-        results.save_dataset(folder, record)
-    results.write_summary(folder, f"{vit_type} {method}", summary_settings(records), records)
-    return folder
-
-
-@pytest.fixture(scope="module")
-def template(runs):
-    return json.load(open(os.path.join(runs[1]["clip"], "datasets", "UDD5Dataset.json")))
-
-
-def published_row(text, backbone, method):
-    _, (_, rows), _ = md_sections(text)["Published (SPEC §10, reference)"]
-    row = next(r for r in rows if r[1:3] == [backbone, method])
-    return [float(bold_value(c)[0]) for c in row[3:]]
-
-
-def test_with_published_differences_only_for_the_published_protocol(template, tmp_path, capsys):
-    work = str(tmp_path / "w")
-    make_run(work, template, "GeoRSCLIP", "ViT-B-32", {"UDD5Dataset": 30.0, "VDDDataset": 40.0})
-    seg = str(tmp_path / "seg")
-    make_run(
-        seg,
-        template,
-        "FarSLIP1",
-        "ViT-B-16",
-        {"UDD5Dataset": 40.0},
-        protocol="segearth",
-        cls_token_lambda=-0.3,
-        prob_thd=0.4,
-        bg_idx=4,
-    )
-    own = str(tmp_path / "own")
-    make_run(own, template, "LRSCLIP", "ViT-B-16", {"VDDDataset": 30.0}, class_file_sha="sha256:00")
-    out = str(tmp_path / "o")
-    assert compare_runs.main([work, "--with-published", "--out", out, "--format", "md"]) == 0
-    published = published_row(capsys.readouterr().out, "ViT-B-16", "FarSLIP1")
-    # a run of all eight datasets at published + offsets
-    offsets = [0.5, -1.25, 2.0, 0.0, -0.3, 1.1, 0.25, -2.5]
-    values = dict(zip(EIGHT, np.add(published[:8], offsets), strict=True))
-    make_run(work, template, "FarSLIP1", "ViT-B-16", values)
-    assert (
-        compare_runs.main([work, seg, own, "--with-published", "--out", out, "--format", "md,csv"])
-        == 0
-    )
-    text = capsys.readouterr().out
-    sections = md_sections(text)
-    notes, (header, rows), _ = sections["Reproduction check: ours - published"]
-    assert header == [
-        "table",
-        "backbone",
-        "method",
-        "precision",
-        "weights",
-        *PUBLISHED_COLUMNS,
-        "mean",
-    ]
-    assert [r[1:3] for r in rows] == [["ViT-B-16", "FarSLIP1"], ["ViT-B-32", "GeoRSCLIP"]]
-    assert rows[0][5:13] == [f"{o:+.2f}" for o in offsets]
-    assert rows[0][13] == f"{np.mean(np.add(published[:8], offsets)) - published[8]:+.2f}"
-    geo = published_row(text, "ViT-B-32", "GeoRSCLIP")
-    assert rows[1][5:14] == ["–"] * 4 + [f"{30 - geo[4]:+.2f}", f"{40 - geo[5]:+.2f}"] + ["–"] * 3
-    skipped = [n for n in notes if n.startswith("not compared")]
-    assert len(skipped) == 2
-    assert (
-        "FarSLIP1 ViT-B-16" in skipped[0] and "protocol=segearth (published: farslip)" in skipped[0]
-    )
-    assert "UDD5 prob_thd=0.4" in skipped[0] and seg in skipped[0]
-    assert "LRSCLIP ViT-B-16" in skipped[1] and "VDD class file differs" in skipped[1]
-    # our tables: remote sensing by backbone; the segearth run and the run with its own
-    # class file apart (their settings differ)
-    _, (header, ours), _ = sections["Table 1: 2 runs"]
-    assert [r[1:3] for r in ours] == [["ViT-B-16", "FarSLIP1"], ["ViT-B-32", "GeoRSCLIP"]]
-    assert md_sections(text)["Table 2: 1 run"][1][1][0][2] == "FarSLIP1"
-    assert md_sections(text)["Table 3: 1 run"][1][1][0][2] == "LRSCLIP"
-    assert "differs from table 1 in: class_file_sha" in sections["Table 3: 1 run"][0]
-    diff_csv = [
-        r
-        for r in csv.DictReader(open(os.path.join(out, "comparison.csv")))
-        if r["kind"] == "difference"
-    ]
-    assert [r["OEM"] for r in diff_csv] == ["+0.5000", ""]
-
-
-def test_unknown_method_missing_dataset_and_column_option(template, tmp_path, capsys):
-    a, b = str(tmp_path / "a"), str(tmp_path / "b")
-    make_run(a, template, "MyCLIP", "ViT-B-16", {"UDD5Dataset": 10.0, "VDDDataset": 20.0})
-    make_run(a, template, "CLIP", "ViT-B-16", {"UDD5Dataset": 12.0, "VDDDataset": 18.0})
-    make_run(b, template, "FarSLIP1", "ViT-B-16", {"UDD5Dataset": 11.0}, data_root="/elsewhere")
-    # a setting the tool has never heard of (a new model family's): compared all the same
-    make_run(b, template, "SkyCLIP", "ViT-B-16", {"UDD5Dataset": 9.0}, new_family_knob=2)
-    out = str(tmp_path / "o")
-    assert compare_runs.main([a, b, "--out", out, "--format", "md"]) == 0
-    sections = md_sections(capsys.readouterr().out)
-    _, (header, rows), _ = sections["Table 1: 2 runs"]
-    assert [(r[0], r[2]) for r in rows] == [("general", "CLIP"), ("other", "MyCLIP")]
-    assert [r[-3:] for r in rows] == [
-        ["**12.00**", "18.00", "**15.00**"],
-        ["10.00", "**20.00**", "**15.00**"],
-    ]  # a tie: both bold
-    notes, _, _ = sections["Table 2: 1 run"]  # another data root: another table
-    assert notes[1] == "differs from table 1 in: data_root"
-    notes, (_, rows), _ = sections["Table 3: 1 run"]
-    assert "new_family_knob=2" in notes[0] and rows[0][2] == "SkyCLIP"
-    assert notes[1] == "differs from table 1 in: new_family_knob"
-
-    assert compare_runs.main([a, b, "--column", "data_root", "--out", out, "--format", "md"]) == 0
-    sections = md_sections(capsys.readouterr().out)
-    assert list(sections) == ["Table 1: 3 runs", "Table 2: 1 run"]
-    _, (header, rows), (details,) = sections["Table 1: 3 runs"]
-    assert "data_root" in header and header[-3:] == ["UDD5", "VDD", "mean"]
-    farslip = next(r for r in rows if r[2] == "FarSLIP1")
-    assert farslip[header.index("data_root")] == "/elsewhere" and farslip[-2:] == ["–", "–"]
-    assert "data_root" not in [d[0] for d in details]
-
-
-def test_errors_are_one_line(template, tmp_path, capsys):
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    broken = make_run(str(tmp_path / "broken"), template, "CLIP", "ViT-B-16", {"UDD5Dataset": 1.0})
-    damaged = os.path.join(broken, "datasets", "UDD5Dataset.json")
-    with open(damaged, "w") as f:
-        f.write("{half")
-    fine = make_run(str(tmp_path / "fine"), template, "CLIP", "ViT-B-16", {"UDD5Dataset": 1.0})
-    cases = [
-        ([str(tmp_path / "missing")], "missing: no such folder"),
-        ([str(empty)], "empty: no results found"),
-        ([broken], f"{damaged}: not readable as JSON"),
-        ([fine, "--column", "colour"], "--column colour: no run records such a setting"),
-        ([fine, "--format", "md,pdf"], "--format pdf: choose from md, csv, tex, png"),
-    ]
-    for argv, expected in cases:
-        assert compare_runs.main([*argv, "--out", str(tmp_path / "o")]) == 2
-        err = capsys.readouterr().err.strip().splitlines()
-        assert len(err) == 1 and err[0].startswith("error: ") and expected in err[0], err
