@@ -28,7 +28,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing import Pool
-from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -37,10 +36,10 @@ from mmseg.registry import DATASETS
 from PIL import Image
 
 from foundation.errors import ClassFileError, DataError
+from foundation.images import header_size
 from prompts import read_class_file
 
 IGNORE_INDEX = 255  # mmseg's default ignore_index, used by every dataset here
-EXIF_ORIENTATION = 0x0112  # orientations 5-8 swap width and height (cv2 applies them)
 
 
 @dataclass(frozen=True)
@@ -131,21 +130,6 @@ def dataset_pairs(layout: DatasetLayout) -> list[tuple[str, str]]:
     return [
         (os.path.join(img_dir, images[s]), os.path.join(seg_dir, labels[s])) for s in sorted(images)
     ]
-
-
-def header_size(path: str | BinaryIO) -> tuple[int, int] | None:
-    """(width, height) as the loaders see the file (a path or an open binary file), from its
-    header; None if Pillow cannot
-    parse the header (the loaders may still read the file). JPEG EXIF orientations 5-8 swap
-    the sides, because cv2 (mmseg's image loader) applies them."""
-    try:
-        with Image.open(path) as im:
-            width, height = im.size
-            if im.format == "JPEG" and im.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
-                width, height = height, width
-            return width, height
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return None
 
 
 def _size_mismatch(name: str, img_path: str, seg_path: str, img_wh, seg_wh) -> DataError:

@@ -297,6 +297,24 @@ def make_uavid(d: str, rng) -> Raw:
     return raw
 
 
+def make_uavid_val(d: str, rng) -> Raw:
+    """The release's ``uavid_val`` only (not the protocol's split): converted with ``--split
+    val`` into the folders next to the protocol's (``UAVid/img_dir/val``)."""
+    pw, ph = 64, 48
+    raw = Raw([f"{d}/uavid_release"], ["--patch-width", str(pw), "--patch-height", str(ph)])
+    files = {}
+    for seq, frame, (h, w) in [("seq16", "000000", (96, 128)), ("seq17", "000100", (100, 150))]:
+        img, lab = rgb_image(rng, h, w), colour_label(rng, h, w, UAVID)
+        files[f"uavid_val/{seq}/Images/{frame}.png"] = encode(img, ".png")
+        files[f"uavid_val/{seq}/Labels/{frame}.png"] = encode(lab, ".png")
+        labs = ref_uavid(ref_colour(lab, UAVID, 0), ph, pw, 255)
+        for (y0, y1, x0, x1), patch in ref_uavid(img, ph, pw, 0).items():
+            raw.expected[f"{seq}_{frame}_{y0}_{y1}_{x0}_{x1}"] = (patch, labs[(y0, y1, x0, x1)])
+    files["uavid_test/seq30/Images/000000.png"] = encode(rgb_image(rng, 48, 64), ".png")
+    write_files(f"{d}/uavid_release", files)
+    return raw
+
+
 def make_loveda(d: str, rng) -> Raw:
     raw = Raw([f"{d}/Val.zip"])
     files = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -20,9 +21,10 @@ from model_families.openclip_tower import OpenCLIPTower
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
+from train_demo_clip import encode_text, forward_image  # noqa: E402
+
 import demo_scenes  # noqa: E402
 from demo_scenes import GEN_CLASSES, generate_scene  # noqa: E402
-from train_demo_clip import encode_text, forward_image  # noqa: E402
 
 MODEL_CONFIGS = os.path.join(ROOT, "model_configs")
 DEMO_MODEL = "DemoCLIP-ViT-T-16"
@@ -143,9 +145,47 @@ def test_labels_follow_the_class_colour_statistics():
 
 def test_dataset_tables_match_the_class_files():
     assert set(demo_scenes.DATASETS) == set(LAYOUTS)
+    layouts = demo_scenes.demo_layouts("")
     for name, ds in demo_scenes.DATASETS.items():
-        assert ds.classes == tuple(class_file_names(LAYOUTS[name][5])), name
-        assert set(ds.mapping) <= set(GEN_CLASSES) and set(ds.mapping.values()) <= set(ds.classes)
+        img_dir, ann_dir, img_suffix, ann_suffix, reduce_zero, short = LAYOUTS[name]
+        layout = layouts[name]
+        assert layout.classes == tuple(class_file_names(short)), name
+        assert (layout.img_dir, layout.ann_dir) == (img_dir, ann_dir), name
+        assert (layout.img_suffix, layout.ann_suffix) == (img_suffix, ann_suffix), name
+        assert layout.reduce_zero_label == reduce_zero, name
+        assert set(ds.mapping) <= set(GEN_CLASSES) and set(ds.mapping.values()) <= set(
+            layout.classes
+        )
+
+
+def test_scenes_are_written_where_the_config_says(tmp_path):
+    """The layout and classes come from the configs: a config folder with another image
+    folder and a class file in another order moves the images and renumbers the labels."""
+    config_dir = tmp_path / "configs"
+    shutil.copytree(os.path.join(ROOT, "configs"), config_dir)
+    classes = class_file_names("potsdam")  # road, building, low vegetation, tree, car, clutter
+    reordered = [classes[-1], *classes[:-1]]  # clutter first
+    (config_dir / "cls_moved.txt").write_text("\n".join(reordered) + "\n")
+    cfg = config_dir / "cfg_potsdam.py"
+    text = cfg.read_text()
+    assert "img_path='potsdam/img_dir/val'" in text and "cls_potsdam.txt" in text
+    text = text.replace("img_path='potsdam/img_dir/val'", "img_path='moved/images'")
+    cfg.write_text(text.replace("./configs/cls_potsdam.txt", str(config_dir / "cls_moved.txt")))
+    sizes = ((96, 128),)
+    default = tmp_path / "default"
+    moved = tmp_path / "moved"
+    demo_scenes.write_dataset(str(default), "PotsdamDataset", seed=7, sizes=sizes)
+    paths = demo_scenes.write_dataset(
+        str(moved), "PotsdamDataset", seed=7, sizes=sizes, config_dir=str(config_dir)
+    )
+    assert paths == [str(moved / "moved" / "images" / "demo_00.png")]
+    assert not (moved / "potsdam" / "img_dir").exists()
+    assert open(paths[0], "rb").read() == (default / "potsdam/img_dir/val/demo_00.png").read_bytes()
+    before = cv2.imread(str(default / "potsdam/ann_dir/val/demo_00.png"), cv2.IMREAD_UNCHANGED)
+    after = cv2.imread(str(moved / "potsdam/ann_dir/val/demo_00.png"), cv2.IMREAD_UNCHANGED)
+    # reduce_zero_label: class k is stored as k + 1; clutter moved from 6 to 1, others + 1
+    expected = np.where(before == 6, 1, before.astype(int) + 1)
+    assert len(np.unique(before)) >= 3 and np.array_equal(after, expected)
 
 
 @pytest.mark.parametrize("name", sorted(LAYOUTS))

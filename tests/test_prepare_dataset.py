@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 import cv2
@@ -21,16 +22,21 @@ from PIL import Image
 import eval_customized
 from conftest import ROOT, cli_args, out_dir
 from custom_datasets import UDD5Dataset  # noqa: F401  (registers it)
+from foundation.datasets import DATASETS
 from foundation.errors import ConfigError, DataError
 from ovss.config import dataset_configs
 from ovss.data_check import check_dataset, check_labels, dataset_layout
 from raw_downloads import (
+    ISAID,
     ISPRS,
+    UAVID,
     UDD5,
+    VDD,
     colour_label,
     make_all,
     make_loveda,
     make_potsdam,
+    make_uavid_val,
     read_color,
     ref_grid,
     ref_slide,
@@ -40,8 +46,10 @@ from synthetic import EXTRA_LAYOUTS, LAYOUTS, make_dataset
 
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 import prepare_dataset  # noqa: E402
-from dataset_converters import find  # noqa: E402
-from dataset_converters.common import grid_boxes, slide_boxes  # noqa: E402
+from dataset_converters import find, uavid, vdd  # noqa: E402
+from dataset_converters.decode import isprs_colours_to_index  # noqa: E402
+from dataset_converters.palettes import colour_table, registered_palette  # noqa: E402
+from dataset_converters.tiling import grid_boxes, slide_boxes  # noqa: E402
 
 ALL_LAYOUTS = {**LAYOUTS, **EXTRA_LAYOUTS}
 DATASET_OF = {
@@ -334,8 +342,6 @@ def test_check_command_on_a_good_root(prepared, tmp_path, capsys):
 
 def test_isprs_colour_key_is_mmsegs():
     """mmseg's 2B+3G+4R key: every 0/255 colour maps as its exact colour would."""
-    from dataset_converters.common import isprs_colours_to_index
-
     colours = np.array(
         [[(r, g, b) for r in (0, 255) for g in (0, 255) for b in (0, 255)]], np.uint8
     )
@@ -366,3 +372,96 @@ def test_nested_zip(tmp_path):
     assert convert("potsdam", nested, tmp_path / "data") == 0
     _, _, ann_dir = output_files(str(tmp_path / "data"), "PotsdamDataset")
     assert len(os.listdir(ann_dir)) == len(raw.expected)
+
+
+# ----------------------------------------------------------------------------------------
+# Names, list, the light commands, the colour tables, UAVid's val split.
+
+
+def test_names_forgive_case_aliases_and_near_misses(tmp_path, capsys):
+    assert find("POTSDAM").name == find("potsdam").name == "potsdam"
+    assert find("Vaihingen").dataset == find("isprs").dataset == "ISPRSDataset"
+    assert find("whu-sat2").dataset == find("WHU_Sat_II").dataset == "WHUSatIIDataset"
+    assert find("OEM").name == "openearthmap" and find("water").name == "wbs-si"
+    assert prepare_dataset.main(["potsdm", "x", "--data-root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "unknown dataset 'potsdm' (did you mean potsdam?)" in err and "\n" not in err
+
+
+def test_list_names_every_dataset_with_its_count_and_where_it_is_published(capsys):
+    assert prepare_dataset.main(["list"]) == 0
+    out = capsys.readouterr().out
+    blocks = out.split("\n\n")[1:]
+    assert len(blocks) == len(DATASETS) == 17
+    for block, (dataset_type, info) in zip(blocks, DATASETS.items(), strict=True):
+        lines = block.splitlines()
+        assert lines[0].split()[0] == info.name, lines[0]
+        assert info.title in lines[0]
+        assert dataset_type in lines[1]
+        count = "not fixed by the protocol" if info.images is None else f"{info.images} (protocol)"
+        assert f"images: {count}" in block
+        assert f"published: {info.published}" in block
+        assert "RAW: " in block
+    assert "--split val: uavid_val is the release's validation split" in out
+
+
+def test_help_list_and_argument_mistakes_import_no_heavy_module():
+    """--help, list and a mistyped name or option answer before mmseg/torch are imported."""
+    code = (
+        "import sys; sys.path.insert(0, 'tools'); import prepare_dataset as p\n"
+        "codes = [p.main(['list']), p.main(['potsdm', 'x']), p.main(['uavid', 'x', '--split', "
+        "'train']), p.main(['potsdam', '/no/such.zip'])]\n"
+        "try:\n    p.main(['--help'])\nexcept SystemExit as e:\n    codes.append(e.code)\n"
+        "heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('mmseg', 'torch', "
+        "'open_clip', 'mmcv'))\n"
+        "print(codes, heavy)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "[0, 2, 2, 2, 0] []"
+    assert "uavid has no --split train (its other splits: val)" in run.stderr
+
+
+def test_colour_tables_are_the_registered_palettes():
+    """The converters' tables, read from the registered palettes, are the published ones
+    (restated in raw_downloads), the stated extra colours aside."""
+    assert colour_table("PotsdamDataset", first=1) == ISPRS
+    assert registered_palette("ISPRSDataset") == registered_palette("PotsdamDataset")
+    assert colour_table("iSAIDDataset") == ISAID
+    assert {**colour_table("UAVidDataset"), **uavid.MOVING_CAR} == UAVID
+    assert colour_table("UDD5Dataset") == UDD5
+    assert {**colour_table("VDDDataset"), **vdd.WATER_ALSO} == {**VDD, (0, 200, 200): 6}
+
+
+def test_uavid_val_alone_is_refused_with_what_to_pass(tmp_path, capsys):
+    raw = make_uavid_val(str(tmp_path / "dl"), np.random.default_rng(8))
+    assert convert("uavid", raw, tmp_path / "data") == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err
+    assert "no test_gt/<seq>/Images in RAW, but uavid_val holds 2 image(s)" in err
+    assert "not the protocol's (the labelled test set test_gt)" in err
+    assert "add --split val to convert uavid_val into" in err
+    assert not os.path.exists(tmp_path / "data" / "UAVid")
+    assert prepare_dataset.main(["potsdam", *raw.raw, "--split", "val"]) == 2
+    assert "potsdam has no --split val (its other splits: none)" in capsys.readouterr().err
+
+
+def test_uavid_val_with_split_option_is_written_next_to_the_protocol_folders(tmp_path, capsys):
+    raw = make_uavid_val(str(tmp_path / "dl"), np.random.default_rng(8))
+    root = tmp_path / "data"
+    assert convert("UAVid", raw, root, "--split", "val") == 0
+    out = capsys.readouterr().out
+    note = [line for line in out.splitlines() if line.startswith("note: --split val")]
+    assert len(note) == 1
+    assert "uavid_val is the release's validation split, not the protocol's" in note[0]
+    assert "written to UAVid/img_dir/val + UAVid/ann_dir/val, which cfg_uavid.py" in note[0]
+    assert f"UAVidDataset: {len(raw.expected)} images in UAVid/img_dir/val" in out
+    assert "protocol:" not in out
+    assert not os.path.exists(root / "UAVid" / "img_dir" / "test")
+    img_dir, ann_dir = root / "UAVid" / "img_dir" / "val", root / "UAVid" / "ann_dir" / "val"
+    assert sorted(os.listdir(img_dir)) == sorted(s + ".png" for s in raw.expected)
+    for stem, (image, label) in raw.expected.items():
+        assert np.array_equal(read_color(open(img_dir / f"{stem}.png", "rb").read()), image)
+        assert np.array_equal(np.array(Image.open(ann_dir / f"{stem}.png")), label), stem

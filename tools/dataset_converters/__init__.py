@@ -2,14 +2,20 @@
 
 Each module's docstring states its facts (raw files, split, tiling, names, label values,
 expected count), read from the published converters (mmsegmentation's and SegEarth-OV's
-``tools/dataset_converters``); ``common.py`` holds what they share. ``find`` resolves the
+``tools/dataset_converters``). What they share, one job a module: ``raw_index`` (the RAW
+files as entries), ``decode`` (images and labels), ``palettes`` (label colours from the
+registered palettes), ``tiling`` (crop positions and crop jobs), ``writing`` (where and how
+files are written), ``pool`` (running the jobs), ``converter`` (the ``Converter`` record and
+the untiled plan); ``convert`` runs a conversion and the label check for
+``tools/prepare_dataset.py``.
+
+The names, titles and protocol counts are ``foundation.datasets``'s; ``find`` resolves the
 name a user types (``potsdam``, ``Potsdam``, ``PotsdamDataset``, ``WHU-Sat.II``, ...).
 """
 
 from __future__ import annotations
 
-import re
-
+from foundation.datasets import DATASETS, lookup, suggestion
 from foundation.errors import ConfigError
 
 from . import (
@@ -29,10 +35,10 @@ from . import (
     whu_sat2,
     xbd,
 )
-from .common import Converter
+from .converter import Converter
 
-CONVERTERS: dict[str, Converter] = {
-    c.name: c
+BY_DATASET: dict[str, Converter] = {
+    c.dataset: c
     for c in (
         openearthmap.CONVERTER,
         loveda.CONVERTER,
@@ -53,24 +59,19 @@ CONVERTERS: dict[str, Converter] = {
         wbs_si.CONVERTER,
     )
 }
-BY_DATASET: dict[str, Converter] = {c.dataset: c for c in CONVERTERS.values()}
-
-
-def _norm(name: str) -> str:
-    name = re.sub(r"[^a-z0-9]", "", name.lower())
-    return name[: -len("dataset")] if name.endswith("dataset") and name != "dataset" else name
-
-
-_ALIASES: dict[str, Converter] = {}
-for _c in CONVERTERS.values():
-    for _alias in (_c.name, _c.dataset, *_c.aliases):
-        _ALIASES[_norm(_alias)] = _c
-_ALIASES[_norm("ISPRS")] = vaihingen.CONVERTER  # mmseg's dataset type for Vaihingen
+# Canonical name -> converter, in the order of foundation.datasets.
+CONVERTERS: dict[str, Converter] = {
+    DATASETS[t].name: BY_DATASET[t] for t in DATASETS if t in BY_DATASET
+}
 
 
 def find(name: str) -> Converter:
-    """The converter for a dataset name (case, '-', '_' and a 'Dataset' ending ignored)."""
-    found = _ALIASES.get(_norm(name))
-    if found is None:
-        raise ConfigError(f"unknown dataset '{name}'; choose one of {', '.join(CONVERTERS)}")
-    return found
+    """The converter for a dataset name: any spelling ``foundation.datasets.lookup`` accepts
+    (case, '-', '_', '.', spaces and a 'Dataset' ending ignored; aliases)."""
+    dataset = lookup(name)
+    if dataset not in BY_DATASET:
+        raise ConfigError(
+            f"unknown dataset '{name}'{suggestion(name)}; choose one of "
+            f"{', '.join(CONVERTERS)} (prepare_dataset.py list)"
+        )
+    return BY_DATASET[dataset]

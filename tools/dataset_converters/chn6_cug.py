@@ -8,7 +8,11 @@ Output: ``CHN6-CUG/val/image_cvt/<n>.jpg`` (copied) and ``CHN6-CUG/val/label_cvt
 
 from __future__ import annotations
 
-from .common import Converter, Entry, Job, Out, folder_plan, grey_threshold, in_folder, select_split
+from .converter import Converter, folder_plan
+from .decode import grey_threshold
+from .pool import Job
+from .raw_index import Entry, in_folder, select_split
+from .writing import Out
 
 
 def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
@@ -24,10 +28,7 @@ def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
 
 
 CONVERTER = Converter(
-    name="chn6-cug",
     dataset="CHN6CUGDataset",
-    title="CHN6-CUG roads",
     raw="the CHN6-CUG release (zip or folder) with val/images and val/gt",
     plan=plan,
-    expected=903,
 )

@@ -12,18 +12,12 @@ Labels: cv2 greyscale, >= 128 -> 1 building, else 0 background.
 
 from __future__ import annotations
 
-from .common import (
-    Converter,
-    Entry,
-    Job,
-    Out,
-    by_key,
-    grey_threshold,
-    grid_jobs,
-    in_folder,
-    pair_up,
-    select_split,
-)
+from .converter import Converter
+from .decode import grey_threshold
+from .pool import Job
+from .raw_index import Entry, by_key, in_folder, pair_up, select_split
+from .tiling import grid_jobs
+from .writing import Out
 
 SPLIT_TEST = (
     "austin1", "austin7", "austin12", "austin22", "austin24", "austin36",
@@ -44,11 +38,8 @@ def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
 
 
 CONVERTER = Converter(
-    name="inria",
     dataset="InriaDataset",
-    title="Inria Aerial Image Labeling",
     raw="AerialImageDataset (zip or folder) with train/images and train/gt",
     plan=plan,
-    expected=675,
     options={"clip_size": 1000, "stride_size": 1000},
 )

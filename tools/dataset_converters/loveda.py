@@ -10,17 +10,11 @@ Urban + 992 Rural).
 
 from __future__ import annotations
 
-from .common import (
-    Converter,
-    Entry,
-    Job,
-    Out,
-    by_key,
-    copy_pair,
-    index_label,
-    pair_up,
-    select_split,
-)
+from .converter import Converter, copy_jobs
+from .decode import index_label
+from .pool import Job
+from .raw_index import Entry, by_key, pair_up, select_split
+from .writing import Out
 
 
 def _key(folder: str):
@@ -36,17 +30,7 @@ def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
     images = by_key(entries, _key("images_png"))
     labels = by_key(entries, _key("masks_png"))
     pairs = pair_up("LoveDA", images, labels, "Val/<Urban|Rural>/images_png/*.png")
-    return [
-        Job(copy_pair, (image, label, *out.pair(key), index_label), out.pair(key))
-        for key, image, label in pairs
-    ]
+    return copy_jobs(pairs, out, index_label)
 
 
-CONVERTER = Converter(
-    name="loveda",
-    dataset="LoveDADataset",
-    title="LoveDA",
-    raw="Val.zip (or its folder)",
-    plan=plan,
-    expected=1669,
-)
+CONVERTER = Converter(dataset="LoveDADataset", raw="Val.zip (or its folder)", plan=plan)

@@ -13,7 +13,13 @@ ones); the protocol fixes no number.
 
 from __future__ import annotations
 
-from .common import Converter, DataError, Entry, Job, Out, by_key, copy_pair, index_label, pair_up
+from foundation.errors import DataError
+
+from .converter import Converter, copy_jobs
+from .decode import index_label
+from .pool import Job
+from .raw_index import Entry, by_key, pair_up
+from .writing import Out
 
 
 def val_names(entries: list[Entry]) -> set[str]:
@@ -38,17 +44,11 @@ def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
     images = by_key(entries, _key("images", names))
     labels = by_key(entries, _key("labels", names))
     pairs = pair_up("OpenEarthMap", images, labels, "val images (<region>/images/*.tif)")
-    return [
-        Job(copy_pair, (image, label, *out.pair(key), index_label), out.pair(key))
-        for key, image, label in pairs
-    ]
+    return copy_jobs(pairs, out, index_label)
 
 
 CONVERTER = Converter(
-    name="openearthmap",
     dataset="OpenEarthMapDataset",
-    title="OpenEarthMap (without xBD)",
     raw="OpenEarthMap_wo_xBD (the zip or its folder, with val.txt)",
     plan=plan,
-    aliases=("oem",),
 )

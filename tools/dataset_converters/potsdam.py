@@ -10,7 +10,8 @@ Split: as mmseg, every tile not in its 24 train tiles (2_10-12, 3_10-12, 4_10-12
 Tiling: ``grid_boxes`` with clip 512, stride 256: 12x12 crops of 512x512 per 6000x6000 tile
 (the last row/column ends at the border), 14 x 144 = **2016** val crops, named
 ``<i>_<j>_<x0>_<y0>_<x1>_<y1>.png`` in ``potsdam/img_dir/val`` and ``potsdam/ann_dir/val``.
-Labels: colours (RGB) white 1 impervious surface, blue 2 building, cyan 3 low vegetation,
+Labels: the colours of the registered palette (PotsdamDataset's METAINFO), colour k is
+label k + 1: (RGB) white 1 impervious surface, blue 2 building, cyan 3 low vegetation,
 green 4 tree, yellow 5 car, red 6 clutter; any other colour 0, ignored through
 reduce_zero_label (mmseg's 2B+3G+4R colour key, bit for bit).
 """
@@ -20,19 +21,14 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .common import (
-    Converter,
-    DataError,
-    Entry,
-    Job,
-    Out,
-    by_key,
-    decode_cv2,
-    grid_jobs,
-    isprs_colours_to_index,
-    match,
-    pair_up,
-)
+from foundation.errors import DataError
+
+from .converter import Converter
+from .decode import decode_cv2, isprs_colours_to_index
+from .pool import Job
+from .raw_index import Entry, by_key, match, pair_up
+from .tiling import grid_jobs
+from .writing import Out
 
 TRAIN_TILES = (
     "2_10", "2_11", "2_12", "3_10", "3_11", "3_12", "4_10", "4_11", "4_12", "5_10", "5_11",
@@ -68,11 +64,8 @@ def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
 
 
 CONVERTER = Converter(
-    name="potsdam",
     dataset="PotsdamDataset",
-    title="ISPRS Potsdam",
     raw="2_Ortho_RGB.zip 5_Labels_all_noBoundary.zip (or their folder)",
     plan=plan,
-    expected=2016,
     options={"clip_size": 512, "stride_size": 256},
 )

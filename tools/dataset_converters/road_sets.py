@@ -19,7 +19,11 @@ from __future__ import annotations
 
 from functools import partial
 
-from .common import Converter, Entry, Job, Out, folder_plan, grey_threshold, in_folder, select_split
+from .converter import Converter, folder_plan
+from .decode import grey_threshold
+from .pool import Job
+from .raw_index import Entry, in_folder, select_split
+from .writing import Out
 
 OTHERS = ("DeepGlobe_test_1530", "Massachusetts_test_49", "SpaceNet_test_567")
 
@@ -45,29 +49,17 @@ def road_plan(
 
 
 DEEPGLOBE = Converter(
-    name="deepglobe",
     dataset="DeepGlobeRoadDataset",
-    title="DeepGlobe roads (GlobalRoadSet test 1530)",
     raw="GlobalRoadSet_Val (zip or folder) or its DeepGlobe_test_1530 folder",
     plan=partial(road_plan, "DeepGlobe_test_1530", "DeepGlobe", ("_sat", "_mask")),
-    expected=1530,
-    aliases=("deepglobe-road",),
 )
 MASSACHUSETTS = Converter(
-    name="massachusetts",
     dataset="MassachusettsRoadDataset",
-    title="Massachusetts roads (GlobalRoadSet test 49)",
     raw="GlobalRoadSet_Val (zip or folder) or its Massachusetts_test_49 folder",
     plan=partial(road_plan, "Massachusetts_test_49", "Massachusetts", ("", "")),
-    expected=49,
-    aliases=("massachusetts-road",),
 )
 SPACENET = Converter(
-    name="spacenet",
     dataset="SpaceNetRoadDataset",
-    title="SpaceNet roads (GlobalRoadSet test 567)",
     raw="GlobalRoadSet_Val (zip or folder) or its SpaceNet_test_567 folder",
     plan=partial(road_plan, "SpaceNet_test_567", "SpaceNet", ("", "")),
-    expected=567,
-    aliases=("spacenet-road",),
 )

@@ -12,45 +12,34 @@ gives 6 patches, a 4096x2160 frame 8 (the last column ends at the border); named
 1080 is the height and ``patch_height`` 1280 the width; here ``--patch-width`` is the width.)
 Images are read as Pillow's RGB and written as PNG (the published script writes BMP data under
 the ``.png`` name: same pixels). The protocol fixes no count.
-Labels: exact RGB colours 0 clutter (0,0,0), 1 building (128,0,0), 2 road (128,64,128),
-3 static car (192,0,192), 4 tree (0,128,0), 5 low vegetation (128,128,0), 6 human
-(64,64,0), and moving car (64,0,128) -> 3; any other colour 0; padding 255.
+Labels: exact RGB colours of UAVidDataset's registered palette (colour k is label k:
+0 clutter, 1 building, 2 road, 3 static car, 4 tree, 5 low vegetation, 6 human), plus the
+release's moving car, merged into 3 (below); any other colour 0; padding 255.
+Other split: ``--split val`` converts the release's ``uavid_val/<seq>/Images`` + ``Labels``
+(not the protocol's split) into ``UAVid/img_dir/val`` and ``UAVid/ann_dir/val``, which
+``cfg_uavid.py`` does not read; without it, a RAW holding only ``uavid_val`` is refused with
+a line that says so.
 """
 
 from __future__ import annotations
 
-import cv2
-import numpy as np
+from foundation.errors import DataError
 
-from .common import (
-    Converter,
-    DataError,
-    Entry,
-    Job,
-    Out,
-    by_key,
-    colours_to_index,
-    decode_cv2,
-    pair_up,
-    select_split,
-    slide_jobs,
+from .converter import Converter
+from .decode import ColourLabel
+from .palettes import colour_table
+from .pool import Job
+from .raw_index import Entry, by_key, pair_up, select_split
+from .tiling import slide_jobs
+from .writing import Out
+
+DATASET = "UAVidDataset"
+MOVING_CAR = {(64, 0, 128): 3}  # the release's 8th colour, merged into car as SegEarth-OV does
+RELEASE_SPLITS = ("uavid_train", "uavid_val", "uavid_test")
+VAL_NOTE = (
+    "uavid_val is the release's validation split, not the protocol's (the labelled test set "
+    "test_gt)"
 )
-
-UAVID_RGB = {
-    (0, 0, 0): 0,
-    (128, 0, 0): 1,
-    (128, 64, 128): 2,
-    (192, 0, 192): 3,  # static car
-    (0, 128, 0): 4,
-    (128, 128, 0): 5,
-    (64, 64, 0): 6,
-    (64, 0, 128): 3,  # moving car -> car
-}
-
-
-def uavid_label(entry: Entry) -> np.ndarray:
-    rgb = cv2.cvtColor(decode_cv2(entry, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-    return colours_to_index(rgb, UAVID_RGB, 0)
 
 
 def _key(folder: str):
@@ -63,24 +52,52 @@ def _key(folder: str):
     return key
 
 
-def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
-    entries = select_split(entries, "test_gt", ("uavid_train", "uavid_val", "uavid_test"))
-    images = by_key(entries, _key("images"))
-    labels = by_key(entries, _key("labels"))
-    if not images:
-        raise DataError(
-            "UAVid: no <seq>/Images/*.png in RAW; pass the folder holding test_gt/<seq>/"
-            "Images and Labels"
+def _nothing_found(entries: list[Entry], split: str | None, out: Out) -> str:
+    """The error line when RAW holds no image of the wanted split: what it holds instead and
+    what to pass."""
+    if split == "val":
+        return (
+            "UAVid --split val: no uavid_val/<seq>/Images/*.png in RAW; pass the release "
+            "folder (or zip) holding uavid_val"
         )
+    found = {
+        folder: len(by_key((e for e in entries if e.has_part(folder)), _key("images")))
+        for folder in RELEASE_SPLITS
+    }
+    if found["uavid_val"]:
+        val_dir = out.for_split("val").img_dir
+        return (
+            f"UAVid: no test_gt/<seq>/Images in RAW, but uavid_val holds {found['uavid_val']} "
+            f"image(s) in <seq>/Images + Labels: {VAL_NOTE}; pass the folder holding test_gt "
+            f"(uavid.nl), or add --split val to convert uavid_val into {val_dir}"
+        )
+    held = ", ".join(f"{folder} ({n} images)" for folder, n in found.items() if n)
+    return (
+        "UAVid: no <seq>/Images/*.png in RAW"
+        + (f" outside {held}, which have no labels" if held else "")
+        + "; pass the folder holding test_gt/<seq>/Images and Labels"
+    )
+
+
+def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
+    split = options.get("split")
+    if split == "val":
+        chosen = [e for e in entries if e.has_part("uavid_val")]
+    else:
+        chosen = select_split(entries, "test_gt", RELEASE_SPLITS)
+    images = by_key(chosen, _key("images"))
+    labels = by_key(chosen, _key("labels"))
+    if not images:
+        raise DataError(_nothing_found(entries, split, out))
     pairs = pair_up("UAVid", images, labels, "<seq>/Images/*.png")
-    return slide_jobs(pairs, out, options, uavid_label)
+    label_fn = ColourLabel({**colour_table(DATASET), **MOVING_CAR}, 0)
+    return slide_jobs(pairs, out, options, label_fn)
 
 
 CONVERTER = Converter(
-    name="uavid",
-    dataset="UAVidDataset",
-    title="UAVid",
+    dataset=DATASET,
     raw="the folder holding test_gt/<seq>/Images and Labels (or its zip)",
     plan=plan,
     options={"patch_width": 1280, "patch_height": 1080, "overlap_area": 0},
+    other_splits={"val": VAL_NOTE},
 )

@@ -7,39 +7,25 @@ Raw: the release folder or zip with ``val/src/<name>.JPG`` and ``val/gt/<name>.p
 used).
 Output: images copied byte for byte to ``UDD5/val/src/<name>.JPG``; labels to
 ``UDD5/val/gt/<name>.png`` as single-channel class indices 0 vegetation, 1 building,
-2 road, 3 vehicle, 4 other, the values mmseg reads from the released file (see
-``udd5_label``). The protocol fixes no count.
+2 road, 3 vehicle, 4 other, the values mmseg reads from the released file (a colour-coded
+label is mapped by UDD5Dataset's registered palette, the UDD readme's class table). The
+protocol fixes no count.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from .common import (
-    Converter,
-    Entry,
-    Job,
-    Out,
-    by_key,
-    copy_pair,
-    index_label,
-    pair_up,
-    select_split,
-)
+from .converter import Converter, copy_jobs
+from .decode import IndexLabel
+from .palettes import colour_table
+from .pool import Job
+from .raw_index import Entry, by_key, pair_up, select_split
+from .writing import Out
 
-UDD5_RGB = {  # the UDD readme's class table (Gt Label, RGB)
-    (107, 142, 35): 0,
-    (102, 102, 156): 1,
-    (128, 64, 128): 2,
-    (0, 0, 142): 3,
-    (0, 0, 0): 4,
-}
-
-
-def udd5_label(entry: Entry) -> np.ndarray:
-    """The values mmseg reads from the released file (SegEarth-OV evaluates the files as they
-    are): palette indices kept whatever the palette; colour-coded RGB mapped by the table."""
-    return index_label(entry, UDD5_RGB)
+DATASET = "UDD5Dataset"
 
 
 def src_gt_plan(
@@ -48,7 +34,7 @@ def src_gt_plan(
     split: str,
     avoid: tuple[str, ...],
     title: str,
-    label_fn,
+    label_fn: Callable[[Entry], np.ndarray],
     dataset_folder: str,
 ) -> list[Job]:
     """``<split>/src/<name>.JPG`` + ``<split>/gt/<name>.png`` pairs (UDD5 and VDD), under the
@@ -65,20 +51,19 @@ def src_gt_plan(
         lambda e: e.stem if e.parent.lower() == "gt" and e.suffix.lower() == ".png" else None,
     )
     pairs = pair_up(title, images, labels, f"{split}/src/*.JPG images")
-    return [
-        Job(copy_pair, (image, label, *out.pair(key), label_fn), out.pair(key))
-        for key, image, label in pairs
-    ]
+    return copy_jobs(pairs, out, label_fn)
 
 
 def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
-    return src_gt_plan(entries, out, "val", ("train",), "UDD5", udd5_label, "UDD5")
+    """The values mmseg reads from the released file (SegEarth-OV evaluates the files as they
+    are): palette indices kept whatever the palette; colour-coded RGB mapped by the
+    registered palette, which is the UDD readme's class table (Gt Label, RGB)."""
+    label_fn = IndexLabel(colour_table(DATASET))
+    return src_gt_plan(entries, out, "val", ("train",), "UDD5", label_fn, "UDD5")
 
 
 CONVERTER = Converter(
-    name="udd5",
-    dataset="UDD5Dataset",
-    title="UDD5",
+    dataset=DATASET,
     raw="the UDD5 release folder (or zip) with val/src and val/gt",
     plan=plan,
 )

@@ -11,13 +11,20 @@ Tiling: ``grid_boxes`` with clip 512, stride 256 (crops do not overlap except th
 row/column, which ends at the border): **398** val crops, named
 ``area<n>_<x0>_<y0>_<x1>_<y1>.png`` in ``vaihingen/img_dir/val`` and ``vaihingen/ann_dir/val``.
 Labels: the ISPRS colours of Potsdam (1..6; anything else, the eroded boundaries' black
-included, 0 = ignored through reduce_zero_label).
+included, 0 = ignored through reduce_zero_label); ISPRSDataset's registered palette is
+PotsdamDataset's.
 """
 
 from __future__ import annotations
 
-from .common import Converter, DataError, Entry, Job, Out, by_key, grid_jobs, pair_up
+from foundation.errors import DataError
+
+from .converter import Converter
+from .pool import Job
 from .potsdam import isprs_label
+from .raw_index import Entry, by_key, pair_up
+from .tiling import grid_jobs
+from .writing import Out
 
 TRAIN_AREAS = tuple(
     f"area{n}" for n in (1, 3, 5, 7, 11, 13, 15, 17, 21, 23, 26, 28, 30, 32, 34, 37)
@@ -56,12 +63,9 @@ def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
 
 
 CONVERTER = Converter(
-    name="vaihingen",
     dataset="ISPRSDataset",
-    title="ISPRS Vaihingen",
     raw="ISPRS_semantic_labeling_Vaihingen.zip "
     "ISPRS_semantic_labeling_Vaihingen_ground_truth_eroded_COMPLETE.zip (or their folder)",
     plan=plan,
-    expected=398,
     options={"clip_size": 512, "stride_size": 256},
 )

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import os
 
-from .common import Converter, Entry, Job, Out, folder_plan, grey_threshold, in_folder, select_split
+from .converter import Converter, folder_plan
+from .decode import grey_threshold
+from .pool import Job
+from .raw_index import Entry, in_folder, select_split
+from .writing import Out
 
 VAL_LIST = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wbs_si_val.txt")
 with open(VAL_LIST, encoding="utf-8") as _f:
@@ -34,11 +38,7 @@ def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
 
 
 CONVERTER = Converter(
-    name="wbs-si",
     dataset="WBSSIDataset",
-    title="Water Body Segmentation in Satellite Images",
     raw="the Kaggle download (zip or folder) with Images/ and Masks/",
     plan=plan,
-    expected=len(VAL_NAMES),
-    aliases=("water",),
 )

@@ -10,7 +10,11 @@ SegEarth-OV's ``whu.py``). **1036** val tiles.
 
 from __future__ import annotations
 
-from .common import Converter, Entry, Job, Out, folder_plan, grey_threshold, in_folder, select_split
+from .converter import Converter, folder_plan
+from .decode import grey_threshold
+from .pool import Job
+from .raw_index import Entry, in_folder, select_split
+from .writing import Out
 
 
 def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
@@ -21,10 +25,7 @@ def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
 
 
 CONVERTER = Converter(
-    name="whu-aerial",
     dataset="WHUAerialDataset",
-    title="WHU Building (aerial)",
     raw="the aerial dataset's tiles (zip or folder) with val/image and val/label",
     plan=plan,
-    expected=1036,
 )

@@ -11,7 +11,11 @@ writes each converted label under its raw name, and its config (``.tif`` / ``.ti
 
 from __future__ import annotations
 
-from .common import Converter, Entry, Job, Out, folder_plan, grey_threshold, in_folder, select_split
+from .converter import Converter, folder_plan
+from .decode import grey_threshold
+from .pool import Job
+from .raw_index import Entry, in_folder, select_split
+from .writing import Out
 
 
 def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
@@ -24,11 +28,7 @@ def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
 
 
 CONVERTER = Converter(
-    name="whu-sat-ii",
     dataset="WHUSatIIDataset",
-    title="WHU Building (satellite II)",
     raw="Satellite_dataset_II_East_Asia (zip or folder) with 1.cropped/test/image and label",
     plan=plan,
-    expected=3726,
-    aliases=("whu-sat2", "whu-satii", "whu-sat.ii"),
 )

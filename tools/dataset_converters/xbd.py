@@ -10,7 +10,11 @@ building, 0 background. **933** pre-disaster test images.
 
 from __future__ import annotations
 
-from .common import Converter, Entry, Job, Out, folder_plan, grey_threshold, in_folder, select_split
+from .converter import Converter, folder_plan
+from .decode import grey_threshold
+from .pool import Job
+from .raw_index import Entry, in_folder, select_split
+from .writing import Out
 
 
 def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
@@ -27,11 +31,7 @@ def plan(entries: list[Entry], out: Out, options: dict) -> list[Job]:
 
 
 CONVERTER = Converter(
-    name="xbd",
     dataset="xBDDataset",
-    title="xBD (pre-disaster)",
     raw="the xView2 test folder (zip or folder) with images/ and targets/",
     plan=plan,
-    expected=933,
-    aliases=("xbd-pre",),
 )
