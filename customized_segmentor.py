@@ -20,8 +20,9 @@ from mmseg.models.segmentors import BaseSegmentor
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from dense import METHODS, DenseFeatures, build_method, canonical
-from foundation.errors import ConfigError
+from dense import DenseFeatures, build_method
+from dense.simfeatup import check_applies, load_simfeatup
+from foundation.methods import canonical_method
 from foundation.profile import milestone
 from foundation.zoo import source_from_config
 from model_families import load_model, query_features
@@ -50,6 +51,10 @@ def slide_windows(
         return spans
 
     return [(y1, y2, x1, x2) for y1, y2 in starts(height) for x1, x2 in starts(width)]
+
+
+# Windows upsampled at once (x16 features: ~100 MB per 224 window in fp32).
+UPSAMPLER_WINDOWS = 4
 
 
 @MODELS.register_module()
@@ -99,6 +104,10 @@ class CustomizedSegmentation(BaseSegmentor):
             nine last-layer attentions, or a method reading more of the tower.
         ignore_residual: the last block outputs the attention alone (no residual, no MLP).
         method_options: the method's own hyper-parameters (None: its published defaults).
+        upsampler: SegEarth-OV's SimFeatUp weights file (None: logits upsampled bilinearly
+            from the method's grid); with it, windows keep their size (not resized to the
+            model input) and features are upsampled x16 to pixels before the dot product.
+        force_upsampler: use the upsampler on a model it was not trained for (an extension).
         prob_thd: below this winning probability a pixel becomes ``bg_idx``.
         slide_stride: sliding-window stride on the resized image (pixels).
         slide_crop: sliding-window side; 0 encodes the whole image as one window.
@@ -138,12 +147,12 @@ class CustomizedSegmentation(BaseSegmentor):
         window_batch: int = 64,
         keep_probs: bool = False,
         method_options: dict | None = None,
+        upsampler: str | None = None,
+        force_upsampler: bool = False,
         data_preprocessor: dict | None = None,
         init_cfg: dict | None = None,
     ) -> None:
-        model_type = canonical(model_type)
-        if model_type not in METHODS:
-            raise ConfigError(f"model_type '{model_type}': choose one of {', '.join(METHODS)}")
+        model_type = canonical_method(model_type)
         source = source_from_config(
             dict(
                 model_name=model_name,
@@ -170,6 +179,15 @@ class CustomizedSegmentation(BaseSegmentor):
         )
         self.register_buffer("query_idx", torch.tensor(query_idx), persistent=False)
         self.num_classes = max(query_idx) + 1
+        self.upsampler, self.upsampler_dtype = None, torch.float32
+        if upsampler:
+            feat_dim = self.query_features.shape[-1]
+            check_applies(feat_dim, model.patch_size, force_upsampler)
+            if device != "cpu":  # SimFeatUp computes in float32 inside either way
+                self.upsampler_dtype = self.query_features.dtype
+            self.upsampler = load_simfeatup(upsampler, feat_dim, force_upsampler).to(
+                device=device, dtype=self.upsampler_dtype
+            )
         self.model_type = model_type
         self.ignore_residual = ignore_residual
         self.prob_thd = prob_thd
@@ -184,13 +202,15 @@ class CustomizedSegmentation(BaseSegmentor):
     # ----------------------------------------------------------------- image side
     def prepare_windows(self, windows: Tensor) -> tuple[Tensor, tuple[int, int], tuple]:
         """Same-size windows -> model inputs: zero-pad to the patch size (odd pixel right /
-        bottom), resize to the model input. Returns (inputs, padded size, padding)."""
+        bottom), resize to the model input (with the upsampler, as SegEarth-OV: not resized,
+        the tower interpolates its positions instead). Returns (inputs, padded size,
+        padding)."""
         height, width = windows.shape[-2:]
         pads = pad_to_patch(height, width, self.model.patch_size)
         x = F.pad(windows, pads)
         padded = tuple(x.shape[-2:])
         input_size = tuple(self.model.image_size)
-        if padded != input_size:
+        if padded != input_size and self.upsampler is None:
             x = F.interpolate(x, size=input_size, mode="bilinear", align_corners=False)
         return x, padded, pads
 
@@ -205,10 +225,33 @@ class CustomizedSegmentation(BaseSegmentor):
             logits = logits + self.cls_token_lambda * (cls[:, None] @ self.query_features.T)
         return logits.float().permute(0, 2, 1).reshape(len(inputs), -1, *out.grid)
 
+    def pixel_logits(self, inputs: Tensor) -> Tensor:
+        """(n, Q, H, W) cosine logits at pixel resolution, SegEarth-OV's full path: the
+        method's patch features (projected, not normalised) upsampled by SimFeatUp guided by
+        the window itself, L2-normalised per pixel, dot the queries (+ the CLS term)."""
+        out = self.extract_feat(inputs)
+        n, dtype = len(inputs), self.upsampler_dtype
+        feats = out.patches.transpose(1, 2).reshape(n, -1, *out.grid)
+        parts = []
+        for f, guide in zip(
+            feats.split(UPSAMPLER_WINDOWS), inputs.split(UPSAMPLER_WINDOWS), strict=True
+        ):
+            up = self.upsampler(f.to(dtype), guide.to(dtype))
+            up = up / up.norm(dim=1, keepdim=True)
+            parts.append(torch.einsum("ndhw,qd->nqhw", up, self.query_features.to(dtype)))
+        logits = torch.cat(parts).float()
+        if self.cls_token_lambda and out.cls is not None:
+            cls = out.cls / out.cls.norm(dim=-1, keepdim=True)
+            cls_logits = (cls @ self.query_features.T).float()
+            logits = logits + self.cls_token_lambda * cls_logits[:, :, None, None]
+        return logits
+
     def encode(self, inputs: Tensor) -> Tensor:
-        """grid_logits, ``window_batch`` windows per forward pass."""
+        """grid_logits (or pixel_logits with the upsampler), ``window_batch`` windows per
+        forward pass."""
         milestone("first forward pass starts")
-        chunks = [self.grid_logits(chunk) for chunk in inputs.split(self.window_batch)]
+        logits = self.grid_logits if self.upsampler is None else self.pixel_logits
+        chunks = [logits(chunk) for chunk in inputs.split(self.window_batch)]
         milestone("first window encoded")
         return torch.cat(chunks)
 
@@ -231,7 +274,8 @@ class CustomizedSegmentation(BaseSegmentor):
 
     def slide_logits_batch(self, images: Sequence[Tensor], ori_shapes: Sequence) -> list[Tensor]:
         """(Q, H0, W0) per image: the windows of all images are encoded together (every
-        window is resized to the model input, so they batch across images and sizes), then
+        window is resized to the model input, so they batch across images and sizes; with
+        the upsampler, windows of one size batch together), then
         each image's windows are averaged on its canvas and resized to its original size."""
         plans, inputs = [], []
         for image in images:
@@ -241,7 +285,10 @@ class CustomizedSegmentation(BaseSegmentor):
             x, padded, pads = self.prepare_windows(windows)
             plans.append((image.shape[-2:], boxes, padded, pads, tuple(windows.shape[-2:])))
             inputs.append(x)
-        grids = self.encode(torch.cat(inputs)).split([len(x) for x in inputs])
+        if len({tuple(x.shape[-2:]) for x in inputs}) == 1:
+            grids = self.encode(torch.cat(inputs)).split([len(x) for x in inputs])
+        else:  # native-size windows (upsampler) of images of different sizes
+            grids = [self.encode(x) for x in inputs]
         out = []
         for (size, boxes, padded, pads, window), grid, ori in zip(
             plans, grids, ori_shapes, strict=True

@@ -11,7 +11,9 @@ model = dict(
     type='CustomizedSegmentation',
     model_name='FarSLIP1',  # --method (ovss/zoo.py)
     vit_type='ViT-B-16',  # --vit-type (an OpenCLIP model config name)
-    model_type=None,  # --model-type; None: the method's published dense path (SegEarth)
+    model_type=None,  # --model-type: attention or method (--list methods); None: the
+    # zoo method's published dense path (SegEarth for the OpenCLIP family)
+    method_options=dict(),  # the method's hyper-parameters; empty: its published defaults
     ignore_residual=True,
     logit_scale=50,
     slide_crop=224,
@@ -27,6 +29,8 @@ model = dict(
     text_cache_dir=None,  # --text-cache-dir (the CLI defaults it to WORK_DIR/text_cache)
     window_batch=64,  # windows per forward pass, across the images of a batch (speed only)
     keep_probs=False,  # keep per-class probability maps in the predictions (memory only)
+    upsampler=None,  # --upsampler FILE: SegEarth-OV's SimFeatUp weights (its full pipeline)
+    force_upsampler=False,  # --force-upsampler: on a model it was not trained for (extension)
 )
 
 test_pipeline = [

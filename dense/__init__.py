@@ -13,6 +13,8 @@ from typing import Protocol
 
 from torch import Tensor
 
+from foundation.methods import canonical_method
+
 from .attentions import ATTENTIONS
 from .last_layer import LastLayerAttention
 from .tower import DenseFeatures, Tower
@@ -31,35 +33,22 @@ class DenseMethod(Protocol):
 METHODS: dict[str, Callable[..., DenseMethod]] = {
     name: partial(LastLayerAttention, attention=fn) for name, fn in ATTENTIONS.items()
 }
-ALIASES: dict[str, str] = {}
-
-
-def canonical(name: str) -> str:
-    """The table's spelling of a method name (aliases and case forgiven), or the name."""
-    name = ALIASES.get(name, name)
-    if name in METHODS:
-        return name
-    lower = {m.lower(): m for m in METHODS} | {a.lower(): m for a, m in ALIASES.items()}
-    return lower.get(name.lower(), name)
 
 
 def build_method(
     name: str, tower: Tower, ignore_residual: bool = True, **options: object
 ) -> DenseMethod:
-    """The method ``name`` of ``METHODS`` on ``tower``."""
-    name = canonical(name)
-    if name not in METHODS:
-        raise KeyError(f"model_type '{name}': choose one of {', '.join(METHODS)}")
+    """The method ``name`` (any spelling ``foundation.methods`` accepts) on ``tower``, with
+    ``options`` over its published defaults."""
+    name = canonical_method(name)
     return METHODS[name](tower, ignore_residual=ignore_residual, **options)
 
 
 __all__ = [
-    "ALIASES",
     "ATTENTIONS",
     "METHODS",
     "DenseFeatures",
     "DenseMethod",
     "Tower",
     "build_method",
-    "canonical",
 ]

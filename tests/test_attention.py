@@ -12,6 +12,7 @@ from conftest import TINY
 from dense import build_method
 from dense.attentions import ATTENTIONS, gaussian_prior
 from dense.last_layer import last_block
+from foundation.errors import ConfigError
 from model_families.openclip_tower import OpenCLIPTower
 from references import VARIANTS, reference_last_block, reference_prior
 
@@ -107,7 +108,7 @@ def test_variants_differ(tiny_visual):
 
 
 def test_unknown_model_type(tiny_visual):
-    with pytest.raises(KeyError, match="choose one of"):
+    with pytest.raises(ConfigError, match="choose one of"):
         dense_features(tiny_visual, torch.zeros(1, 3, 224, 224), "Nope")
 
 

@@ -162,7 +162,9 @@ def _marked(lines: list[str], node: ast.stmt) -> bool:
         text = lines[row].strip()
         if "# lazy:" in text:
             return True
-        if not (text.startswith(("#", "import ", "from ")) or text.endswith((",", "(", ")"))):
+        if text and not (
+            text.startswith(("#", "import ", "from ")) or text.endswith((",", "(", ")"))
+        ):
             return False
         row -= 1
     return False

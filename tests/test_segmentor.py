@@ -110,7 +110,7 @@ def test_synonyms_prob_thd_and_bg_idx(segmentor):
 
 
 def test_unknown_model_type_is_rejected(tiny_checkpoint, class_file):
-    with pytest.raises(ValueError, match="model_type 'Foo'"):
+    with pytest.raises(ValueError, match="--model-type 'Foo'"):
         CustomizedSegmentation(
             name_path=class_file,
             model_name="CLIP",
