@@ -11,23 +11,15 @@ from __future__ import annotations
 
 from foundation.zoo import ModelSource
 
-from .openclip import OpenCLIPModel, load_family_file
+from .openclip import OpenCLIPModel, load_family_file, pooler_keys
 
-_POOLER = (
-    "attn.in_proj_weight",
-    "attn.in_proj_bias",
-    "attn.out_proj.weight",
-    "attn.out_proj.bias",
-    "ln_q.weight",
-    "ln_q.bias",
-    "ln_k.weight",
-    "ln_k.bias",
-)
 # The training-only modules of a COSMOS checkpoint, by name (17 keys).
 TRAINING_ONLY = frozenset(
-    [f"visual.attn_cross_pool.{k}" for k in _POOLER]
-    + [f"text_attn_cross_pool.{k}" for k in _POOLER]
-    + ["distill_logit_scale"]
+    [
+        *pooler_keys("visual.attn_cross_pool", ("q", "k")),
+        *pooler_keys("text_attn_cross_pool", ("q", "k")),
+        "distill_logit_scale",
+    ]
 )
 
 

@@ -13,24 +13,10 @@ from __future__ import annotations
 
 from foundation.zoo import ModelSource
 
-from .openclip import OpenCLIPModel, load_family_file
+from .openclip import OpenCLIPModel, load_family_file, pooler_keys
 
 RENAMES = {"image_post.proj": "visual.proj", "text_post.proj": "text_projection"}
-POOLER = tuple(
-    f"visual_proj.{k}"
-    for k in (
-        "attn.in_proj_weight",
-        "attn.in_proj_bias",
-        "attn.out_proj.weight",
-        "attn.out_proj.bias",
-        "ln_q.weight",
-        "ln_q.bias",
-        "ln_k.weight",
-        "ln_k.bias",
-        "ln_v.weight",
-        "ln_v.bias",
-    )
-)
+POOLER = pooler_keys("visual_proj", ("q", "k", "v"))
 IGNORED = frozenset({*POOLER, "logit_bias"})
 
 

@@ -60,6 +60,14 @@ class OpenCLIPModel(DenseCLIP):
         return encode_text_upto_eot(self.clip, tokens)
 
 
+def pooler_keys(prefix: str, norms: tuple[str, ...]) -> tuple[str, ...]:
+    """The keys of a cross-attention pooler (a multi-head attention plus LayerNorms on its
+    inputs) under ``prefix``: COSMOS and FLAIR files carry such training-only heads."""
+    attn = ("in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias")
+    norm_keys = [f"ln_{n}.{p}" for n in norms for p in ("weight", "bias")]
+    return tuple(f"{prefix}.{k}" for k in [*(f"attn.{a}" for a in attn), *norm_keys])
+
+
 def load(source: ModelSource, device: str, precision: str) -> OpenCLIPModel:
     return OpenCLIPModel(load_clip(source, device=device, precision=precision))
 
@@ -89,4 +97,4 @@ def load_family_file(
     return OpenCLIPModel(loaded, family=family)
 
 
-__all__ = ["OpenCLIPModel", "load", "load_family_file"]
+__all__ = ["OpenCLIPModel", "load", "load_family_file", "pooler_keys"]
