@@ -17,6 +17,7 @@ from foundation.methods import canonical_method
 
 from .attentions import ATTENTIONS
 from .last_layer import LastLayerAttention
+from .scclip import SCCLIP
 from .tower import DenseFeatures, Tower
 
 
@@ -29,9 +30,11 @@ class DenseMethod(Protocol):
     def __call__(self, images: Tensor, queries: Tensor | None = None) -> DenseFeatures: ...
 
 
-# name -> builder(tower, ignore_residual, **method options). The nine attentions first.
+# name -> builder(tower, ignore_residual, **method options), the names of
+# foundation.methods.METHODS (where their options and published defaults are listed).
 METHODS: dict[str, Callable[..., DenseMethod]] = {
-    name: partial(LastLayerAttention, attention=fn) for name, fn in ATTENTIONS.items()
+    **{name: partial(LastLayerAttention, attention=fn) for name, fn in ATTENTIONS.items()},
+    "SC-CLIP": SCCLIP,
 }
 
 

@@ -52,6 +52,15 @@ METHODS: dict[str, MethodInfo] = {
         "method",
         "anomaly-token repair, mid-layer self-adjustment, multi-level fusion",
         "Bai et al., SC-CLIP, arXiv 2411.15869",
+        # None: the published setting for the tower's depth (ViT-B/16: 8, 3, [3, 10), 0.3;
+        # ViT-L/14: 16, 6, [8, 19), 0.1; other depths scaled from the nearest)
+        options={
+            "pre_adjust_idx": None,
+            "post_adjust_idx": None,
+            "multi_start": None,
+            "multi_end": None,
+            "res_cls": None,
+        },
         has_cls=False,
         residual=False,
         aliases=("SCCLIP",),

@@ -161,7 +161,7 @@ def test_cli_published_path_by_default_and_the_published_spelling(cosmos_file, t
     assert (settings["model_type"], settings["ignore_residual"]) == ("SCLIP", False)
     assert settings["dense_path"].startswith("published (SCLIP attention")
     assert eval_customized.main(argv + ["--protocol", "segearth", "--model-type", "NACLIP"]) == 0
-    settings = json.load(open(os.path.join(out, "settings.json")))
+    settings = json.load(open(os.path.join(out_dir(work, "COSMOS"), "settings.json")))
     assert settings["dense_path"].startswith("extension: NACLIP attention")
     assert "cls_token_lambda CLS term is an extension" in settings["dense_path"]
     assert capsys.readouterr().out.count("dense_path=") >= 2
