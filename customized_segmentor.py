@@ -22,6 +22,7 @@ from torch import Tensor
 
 from dense import DenseFeatures, build_method
 from dense.simfeatup import check_applies, load_simfeatup
+from foundation.methods import METHODS as METHOD_INFO
 from foundation.methods import canonical_method
 from foundation.profile import milestone
 from foundation.zoo import source_from_config
@@ -169,9 +170,10 @@ class CustomizedSegmentation(BaseSegmentor):
             data_preprocessor = dict(type="mmseg.OVSSDataPreProcessor", **model.preprocess)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.model = model
-        self.method = build_method(
-            model_type, model.tower, ignore_residual, **dict(method_options or {})
-        )
+        options = dict(method_options or {})
+        if METHOD_INFO[model_type].needs_queries:  # a feedback pass: the protocol's scale
+            options["logit_scale"] = logit_scale
+        self.method = build_method(model_type, model.tower, ignore_residual, **options)
         queries, query_idx = read_class_file(name_path)
         self.queries = queries
         self.register_buffer(

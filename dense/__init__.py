@@ -17,6 +17,7 @@ from foundation.methods import canonical_method
 
 from .attentions import ATTENTIONS
 from .last_layer import LastLayerAttention
+from .resclip import ResCLIP
 from .scclip import SCCLIP
 from .tower import DenseFeatures, Tower
 
@@ -35,6 +36,7 @@ class DenseMethod(Protocol):
 METHODS: dict[str, Callable[..., DenseMethod]] = {
     **{name: partial(LastLayerAttention, attention=fn) for name, fn in ATTENTIONS.items()},
     "SC-CLIP": SCCLIP,
+    "ResCLIP": ResCLIP,
 }
 
 

@@ -22,7 +22,8 @@ class MethodInfo:
     ``options`` are its hyper-parameters with their published defaults (overridable with
     ``--cfg-options model.method_options.NAME=VALUE``, recorded with every result);
     ``has_cls``: it gives a CLS token (a protocol's CLS term needs one); ``residual``: the
-    config's ``ignore_residual`` applies to it; ``source`` the publication.
+    config's ``ignore_residual`` applies to it; ``needs_queries``: its features depend on the
+    text queries and the logit scale (a feedback pass); ``source`` the publication.
     """
 
     kind: str  # "attention" (last layer only) or "method"
@@ -31,6 +32,7 @@ class MethodInfo:
     options: dict[str, object] = field(default_factory=dict)
     has_cls: bool = True
     residual: bool = True
+    needs_queries: bool = False
     aliases: tuple[str, ...] = ()
 
 
@@ -77,7 +79,23 @@ METHODS: dict[str, MethodInfo] = {
         "method",
         "mid-layer cross-correlation attention (RCS) + semantic feedback refinement (SFR)",
         "Yang et al., ResCLIP, CVPR 2025",
-        residual=False,
+        # the published Cityscapes row (urban scenes, 224/112 windows as ours); no
+        # remote-sensing settings were published
+        options={
+            "use_rcs": True,
+            "use_sfr": True,
+            "layers": (5, 6, 7, 8),
+            "rcs_tau": 2.0,
+            "rcs_lambda": 0.2,
+            "sfr_tau": 2.1,
+            "sfr_lambda": 0.6,
+            "temp_thd": 0.10,
+            "sigma": 5.0,
+            "pamr_steps": 10,
+            "pamr_dilations": (8, 16),
+            "delete_same_entity": True,
+        },
+        needs_queries=True,
     ),
 }
 
