@@ -173,6 +173,8 @@ class CustomizedSegmentation(BaseSegmentor):
         options = dict(method_options or {})
         if METHOD_INFO[model_type].needs_queries:  # a feedback pass: the protocol's scale
             options["logit_scale"] = logit_scale
+        if METHOD_INFO[model_type].needs_pixels:  # e.g. a proxy's own normalisation
+            options["preprocess"] = model.preprocess
         self.method = build_method(model_type, model.tower, ignore_residual, **options)
         queries, query_idx = read_class_file(name_path)
         self.queries = queries

@@ -17,6 +17,7 @@ from foundation.methods import canonical_method
 
 from .attentions import ATTENTIONS
 from .last_layer import LastLayerAttention
+from .proxyclip import ProxyCLIP
 from .resclip import ResCLIP
 from .scclip import SCCLIP
 from .tower import DenseFeatures, Tower
@@ -36,6 +37,7 @@ class DenseMethod(Protocol):
 METHODS: dict[str, Callable[..., DenseMethod]] = {
     **{name: partial(LastLayerAttention, attention=fn) for name, fn in ATTENTIONS.items()},
     "SC-CLIP": SCCLIP,
+    "ProxyCLIP": ProxyCLIP,
     "ResCLIP": ResCLIP,
 }
 

@@ -13,6 +13,7 @@ import difflib
 from dataclasses import dataclass, field
 
 from .errors import ConfigError
+from .proxies import DEFAULT_PROXY
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,9 @@ class MethodInfo:
     ``--cfg-options model.method_options.NAME=VALUE``, recorded with every result);
     ``has_cls``: it gives a CLS token (a protocol's CLS term needs one); ``residual``: the
     config's ``ignore_residual`` applies to it; ``needs_queries``: its features depend on the
-    text queries and the logit scale (a feedback pass); ``source`` the publication.
+    text queries and the logit scale (a feedback pass); ``needs_pixels``: it reads the window's
+    pixels in another normalisation (it is given the family's mean/std); ``source`` the
+    publication.
     """
 
     kind: str  # "attention" (last layer only) or "method"
@@ -33,6 +36,7 @@ class MethodInfo:
     has_cls: bool = True
     residual: bool = True
     needs_queries: bool = False
+    needs_pixels: bool = False
     aliases: tuple[str, ...] = ()
 
 
@@ -71,9 +75,11 @@ METHODS: dict[str, MethodInfo] = {
         "method",
         "CLIP's last-block values re-weighted by a proxy model's (DINO / DINOv2) similarity",
         "Lan et al., ProxyCLIP, ECCV 2024",
-        options={"proxy": "dino-b8", "proxy_pretrained": None, "gamma": 3.0, "beta": 1.2},
+        # proxy_pretrained None: the proxy's published file in the checkpoint directory
+        options={"proxy": DEFAULT_PROXY, "proxy_pretrained": None, "gamma": 3.0, "beta": 1.2},
         has_cls=False,
         residual=False,
+        needs_pixels=True,
     ),
     "ResCLIP": MethodInfo(
         "method",
