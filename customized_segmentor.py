@@ -186,7 +186,7 @@ class CustomizedSegmentation(BaseSegmentor):
         self.upsampler, self.upsampler_dtype = None, torch.float32
         if upsampler:
             feat_dim = self.query_features.shape[-1]
-            check_applies(feat_dim, model.patch_size, force_upsampler)
+            check_applies(feat_dim, model.patch_size, force_upsampler, "--force-upsampler")
             if device != "cpu":  # SimFeatUp computes in float32 inside either way
                 self.upsampler_dtype = self.query_features.dtype
             self.upsampler = load_simfeatup(upsampler, feat_dim, force_upsampler).to(
@@ -202,6 +202,13 @@ class CustomizedSegmentation(BaseSegmentor):
         self.logit_scale = logit_scale
         self.window_batch = max(int(window_batch), 1)
         self.keep_probs = keep_probs
+
+    @property
+    def loaded(self) -> dict:
+        """Facts read from the weights and decided by the method while running, recorded
+        with each dataset's results."""
+        facts = self.method.facts()
+        return {**self.model.loaded, **({"method_facts": facts} if facts else {})}
 
     # ----------------------------------------------------------------- image side
     def prepare_windows(self, windows: Tensor) -> tuple[Tensor, tuple[int, int], tuple]:

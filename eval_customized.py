@@ -4,7 +4,8 @@
 
 Parses, resolves (``configs/base_config.py`` + one ``configs/cfg_<dataset>.py`` per dataset
 + flags + ``--cfg-options`` + protocol + zoo, see ``ovss.config``), runs (``ovss.evaluate``)
-and reports; results go to ``<work-dir>/<vit-type>/<method>/`` (README, "Outputs").
+and reports; results go to the run's own folder ``<work-dir>/<vit-type>/<method>/<run-name>/``
+(``ovss.run_folder``; docs/runs.md).
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import sys
 from foundation import datasets, profile
 from foundation.errors import UserError
 from foundation.zoo import ROOT, prefetch_source_fingerprint
+from ovss import listing, preflight
 from ovss.config import (
+    BASE_CONFIG,
     check_data_root,
     dataset_configs,
     fingerprint_index,
@@ -24,7 +27,14 @@ from ovss.config import (
     load_config,
     model_source,
 )
-from ovss.flags import add_model_flags, add_protocol_flag, config_overrides
+from ovss.config_files import own_dataset_configs, share_custom_imports
+from ovss.flags import (
+    add_classes_flag,
+    add_model_flags,
+    add_protocol_flag,
+    class_overrides,
+    config_overrides,
+)
 
 DEMO_METHOD, DEMO_VIT_TYPE = "DemoCLIP", "DemoCLIP-ViT-T-16"
 DEMO_DATA = os.path.join(ROOT, "demo", "data")
@@ -35,20 +45,43 @@ DEMO_NOTE = (
 )
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        description="Training-free open-vocabulary segmentation benchmark on RS datasets."
+        description="Training-free open-vocabulary segmentation benchmark on RS datasets. "
+        f"What exists: --list {{{','.join(listing.KINDS)}}}.",
+    )
+    p.add_argument(
+        "--list",
+        choices=listing.KINDS,
+        help="print the methods (model zoo, where the weights are published), attentions "
+        "(--model-type), datasets (which are present under the data root) or protocols, "
+        "and stop",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="check the flags, data, checkpoint and folders (about a second), and stop",
     )
     add_model_flags(p)
     add_protocol_flag(p)
     p.add_argument(
         "--datasets",
-        help="comma list of dataset types and groups, e.g. UDD5Dataset,VDDDataset or "
-        "segearth-all (default: the eight of the FarSLIP table)",
+        help="comma list of dataset names and groups in any case, e.g. potsdam,vaihingen,udd5 "
+        "or segearth-all (--list datasets; default: the eight of the FarSLIP table, or the "
+        "--dataset-config ones)",
     )
+    p.add_argument(
+        "--dataset-config",
+        action="append",
+        metavar="FILE",
+        help="your own dataset's mmengine config, anywhere (docs/extending.md; repeatable)",
+    )
+    add_classes_flag(p)
     p.add_argument("--data-root", help="overrides test_data_root of base_config.py")
     p.add_argument(
-        "--work-dir", default="./work_dir", help="results go to WORK_DIR/<vit>/<method>/"
+        "--work-dir",
+        default="./work_dir",
+        help="results go to WORK_DIR/<vit>/<method>/<run-name>/ (one folder per distinct run)",
     )
     p.add_argument("--pred-dir", help="save predictions as PNGs in DIR/<dataset>/")
     p.add_argument("--show-dir", help="save label/prediction drawings in DIR/<dataset>/")
@@ -71,7 +104,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--profile", action="store_true", help="print where the time went")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return build_parser().parse_args(argv)
 
 
 def use_demo(args: argparse.Namespace) -> None:
@@ -88,12 +125,25 @@ def resolve(args: argparse.Namespace) -> dict:
         use_demo(args)
     if args.text_cache_dir is None:
         args.text_cache_dir = os.path.join(args.work_dir, "text_cache")
-    available = dataset_configs()
-    names = datasets.select(args.datasets, available)
+    own = own_dataset_configs(args.dataset_config)
+    available = {**dataset_configs(), **own}
+    use_own = own and not args.datasets
+    names = list(own) if use_own else datasets.select(args.datasets, available)
     overrides = config_overrides(args)
-    cfgs = {name: load_config(available[name], overrides, args.cfg_options) for name in names}
-    for cfg in cfgs.values():
-        check_data_root(cfg)
+    classes = class_overrides(args.classes, names)
+    cfgs = {
+        name: load_config(available[name], {**overrides, **classes.get(name, {})}, args.cfg_options)
+        for name in names
+    }
+    share_custom_imports(cfgs)
+    check_data_root(cfgs)  # every missing dataset in one line, before anything runs
+    outputs = {
+        "--work-dir": args.work_dir,
+        "--text-cache-dir": args.text_cache_dir,
+        "--pred-dir": args.pred_dir,
+        "--show-dir": args.show_dir,
+    }
+    preflight.check_run(cfgs, outputs)  # device, folders, checkpoint kind, hub weights
     first = cfgs[names[0]]
     hide_gpus_for_cpu_runs(first)
     # the checkpoint's sha256 is computed in a thread while torch and mmseg are imported
@@ -101,11 +151,40 @@ def resolve(args: argparse.Namespace) -> dict:
     return cfgs
 
 
+def checked(cfgs: dict, work_dir: str) -> str:
+    """What ``--check`` checked, in one line."""
+    first = next(iter(cfgs.values()))
+    shown = ", ".join(datasets.display_name(n) for n in cfgs)
+    root = first.test_dataloader.dataset.get("data_root")
+    return (
+        f"checked: {len(cfgs)} dataset(s) ({shown}) under {root}; weights "
+        f"{model_source(first).label}; --model-type {first.model.model_type}; work dir "
+        f"{work_dir}. Nothing was run (drop --check to run)."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
+    return run(argv)[0]
+
+
+def run(argv: list[str] | None = None) -> tuple[int, str | None]:
+    """``main``'s work; also returns the run folder (None if no run started), for callers
+    in this process such as ``tools/run_study.py``."""
     args = parse_args(argv)
+    folder = None
     try:
+        if args.list:
+            if args.demo:
+                use_demo(args)
+            own = own_dataset_configs(args.dataset_config)
+            configs = {**dataset_configs(), **own}
+            print(listing.render(args.list, configs, args.data_root, BASE_CONFIG))
+            return 0, None
         with profile.stage("start-up + config (light)"):
             cfgs = resolve(args)
+        if args.check:
+            print(checked(cfgs, args.work_dir))
+            return 0, None
         if args.demo:
             print(DEMO_NOTE, flush=True)
         with profile.stage("imports (torch, mmseg, open_clip)"):
@@ -113,20 +192,21 @@ def main(argv: list[str] | None = None) -> int:
             # cores), so that flag, path and zoo errors above come in well under a second.
             from ovss.evaluate import RunOptions, evaluate
 
-        evaluate(cfgs, RunOptions(args.work_dir, args.resume, args.pred_dir, args.show_dir))
+        options = RunOptions(args.work_dir, args.resume, args.pred_dir, args.show_dir)
+        folder = evaluate(cfgs, options).folder
         if args.demo:
-            print(f"{DEMO_NOTE}\ndrawings: {args.show_dir}/<dataset>/vis_image/", flush=True)
+            print(DEMO_NOTE, flush=True)
         if args.profile:
             print(profile.report())
-        return 0
+        return 0, folder
     except KeyboardInterrupt:
         print("interrupted: finished datasets are saved; rerun with --resume", file=sys.stderr)
-        return 130
+        return 130, folder
     except UserError as err:
         if args.debug:
             raise
         print(f"error: {err}", file=sys.stderr)
-        return 2
+        return 2, folder
     except Exception as err:  # noqa: BLE001 - an unexpected failure: its last line, unless --debug
         if args.debug:
             raise
@@ -136,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             f"error: {type(err).__name__}: {last} (rerun with --debug for the traceback)",
             file=sys.stderr,
         )
-        return 1
+        return 1, folder
 
 
 if __name__ == "__main__":

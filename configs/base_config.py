@@ -66,7 +66,11 @@ env_cfg = dict(
     mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
     dist_cfg=dict(backend='nccl'),
 )
+# mmengine's messages: the terminal shows log_level and above (the progress line and the
+# results are printed apart), the run's log file <run folder>/logs/<time>/<time>.log
+# log_file_level and above (environment, config, test progress, metric).
 log_level = 'WARNING'
+log_file_level = 'INFO'
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),

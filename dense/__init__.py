@@ -31,6 +31,10 @@ class DenseMethod(Protocol):
 
     def __call__(self, images: Tensor, queries: Tensor | None = None) -> DenseFeatures: ...
 
+    def facts(self) -> dict:
+        """What the method decided or counted while running (recorded with the results)."""
+        ...
+
 
 # name -> builder(tower, ignore_residual, **method options), the names of
 # foundation.methods.METHODS (where their options and published defaults are listed).

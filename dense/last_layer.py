@@ -23,6 +23,10 @@ class LastLayerAttention:
         self.attention = attention
         self.ignore_residual = ignore_residual
 
+    def facts(self) -> dict:
+        """Nothing to report beyond the configured options."""
+        return {}
+
     def __call__(self, images: Tensor, queries: Tensor | None = None) -> DenseFeatures:
         tower = self.tower
         grid = tower.grid(images)

@@ -89,6 +89,11 @@ class ProxyCLIP:
             "beta": self.beta,
         }
 
+    def facts(self) -> dict:
+        """How often the NaN guard acted (recorded with a run; 0 where the published formula
+        gave numbers everywhere)."""
+        return {"guarded_rows": self.guarded_rows, "guarded_windows": self.guarded_windows}
+
     def __call__(self, images: Tensor, queries: Tensor | None = None) -> DenseFeatures:
         tower = self.tower
         weight = next(self.proxy.parameters())

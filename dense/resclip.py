@@ -207,6 +207,10 @@ class ResCLIP:
         self.pamr_steps, self.pamr_dilations = int(pamr_steps), tuple(pamr_dilations)
         self.delete_same_entity = bool(delete_same_entity)
 
+    def facts(self) -> dict:
+        """Nothing to report beyond the configured options (recorded by the config)."""
+        return {}
+
     def __call__(self, images: Tensor, queries: Tensor | None = None) -> DenseFeatures:
         tower = self.tower
         if self.use_sfr and queries is None:

@@ -13,7 +13,7 @@ exactly what each window gives alone. The method has no CLS output.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import torch
@@ -227,6 +227,10 @@ class SCCLIP:
             if cfg.multi_start <= index < cfg.multi_end:
                 fused = x if fused is None else fused + x
         return kept, fused
+
+    def facts(self) -> dict:
+        """The effective layer indices and where they come from (recorded with a run)."""
+        return asdict(self.settings)
 
     def __call__(self, images: Tensor, queries: Tensor | None = None) -> DenseFeatures:
         tower, cfg = self.tower, self.settings

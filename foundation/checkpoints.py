@@ -14,51 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from foundation.errors import CheckpointError
-from foundation.zoo import MODEL_ZOO
-
-PREFIXES = ("module.", "_orig_mod.")  # DDP and torch.compile wrappers
-
-# What a family's files are called in messages.
-FAMILY_NAMES = {
-    "openclip": "an OpenCLIP",
-    "eva02": "an EVA02-CLIP (CLIPSelf / FineCLIP)",
-    "cosmos": "a COSMOS",
-    "flair": "a FLAIR",
-    "tips": "a TIPS",
-}
-
-# A COSMOS file is an OpenCLIP file plus training-only keys: OpenCLIP-looking keys are its own.
-COMPATIBLE = {"cosmos": ("openclip",)}
-
-
-def guess_family(keys: Iterable[str]) -> str | None:
-    """Which family's published format a set of keys is (None: none we know)."""
-    keys = set(keys)
-    if "register_tokens" in keys or "blocks.0.attn.qkv.weight" in keys:
-        return "tips"
-    if keys & {"visual.pos_embed", "visual.trunk.pos_embed", "visual.blocks.0.attn.q_proj.weight"}:
-        return "eva02"
-    if keys & {"image_post.proj", "text_post.proj", "visual_proj.attn.in_proj_weight"}:
-        return "flair"
-    if keys & {"distill_logit_scale", "visual.attn_cross_pool.attn.in_proj_weight"}:
-        return "cosmos"
-    if keys & {"visual.conv1.weight", "visual.class_embedding"}:
-        return "openclip"
-    return None
-
-
-def wrong_family(path: str, keys: Iterable[str], family: str) -> CheckpointError | None:
-    """The one-line diagnosis when ``keys`` are another family's format, else None."""
-    guessed = guess_family(keys)
-    if guessed is None or guessed == family or guessed in COMPATIBLE.get(family, ()):
-        return None
-    methods = [m for m, e in MODEL_ZOO.items() if e.family == guessed]
-    if guessed == "openclip":
-        methods = ["CLIP --pretrained PATH (or the zoo method it was published as)"]
-    return CheckpointError(
-        f"{path}: looks like {FAMILY_NAMES[guessed]} checkpoint, not {FAMILY_NAMES[family]} "
-        f"one; use --method {' or '.join(methods)}"
-    )
+from foundation.peek import FAMILY_NAMES, strip_prefixes, wrong_family
 
 
 def _few(keys: list[str]) -> str:
@@ -184,14 +140,3 @@ def _read_torchscript(path: str) -> dict[str, torch.Tensor] | None:
             return dict(torch.jit.load(path, map_location="cpu").state_dict())
     except Exception:  # noqa: BLE001 - not a TorchScript archive either
         return None
-
-
-def strip_prefixes(key: str) -> str:
-    """``module.`` / ``_orig_mod.`` removed (repeatedly: DDP around a compiled model)."""
-    stripped = True
-    while stripped:
-        stripped = False
-        for prefix in PREFIXES:
-            if key.startswith(prefix):
-                key, stripped = key[len(prefix) :], True
-    return key

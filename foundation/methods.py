@@ -118,7 +118,7 @@ def canonical_method(name: str) -> str:
     hint = f" (did you mean {spellings[close[0]]}?)" if close else ""
     raise ConfigError(
         f"--model-type '{name}'{hint}: choose one of {', '.join(METHODS)} "
-        "(eval_customized.py --list methods)"
+        "(eval_customized.py --list attentions)"
     )
 
 

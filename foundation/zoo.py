@@ -6,6 +6,7 @@ is reported before anything heavy is imported. Adding a published model is one r
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import os
 import re
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .errors import CheckpointError, ZooError
 from .files import file_fingerprint, prefetch_fingerprint
+from .open_clip_tags import clean_tag, is_tag_anywhere
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the repository
 
@@ -252,10 +254,10 @@ def resolve_source(
     ``long_clip`` is the ``--long-clip`` flag: None, 'disable' or 'load_from_scratch'.
     A zoo row that fixes LongCLIP is itself a request; the weights must agree with it.
     """
-    method = ALIASES.get(method, method)
-    if method not in MODEL_ZOO:
-        raise ZooError(f"unknown --method '{method}'; choose one of {', '.join(MODEL_ZOO)}")
+    method = zoo_method(method)
     entry = MODEL_ZOO[method]
+    if entry.vit_types is not None:  # the published spelling, case forgiven
+        vit_type = next((v for v in entry.vit_types if v.lower() == vit_type.lower()), vit_type)
     if long_clip not in LONG_CLIP_FLAG:
         raise ZooError(f"--long-clip '{long_clip}': choose 'disable' or 'load_from_scratch'")
     if long_clip is not None and entry.family != "openclip":
@@ -269,7 +271,10 @@ def resolve_source(
         )
     long_request = LONG_CLIP_FLAG[long_clip] if long_clip is not None else entry.long_clip
     names = checkpoint_names(entry, vit_type)
-    if pretrained is not None:
+    tag = entry.tag
+    if pretrained is not None and entry.tag is not None and hub_tag(pretrained) is not None:
+        checkpoint, tag = None, hub_tag(pretrained)  # open_clip weights by tag
+    elif pretrained is not None:
         checkpoint: str | None = pretrained
         if names and os.path.isdir(pretrained):  # a folder holding the published file(s)
             checkpoint = _first_present(pretrained, names)
@@ -282,12 +287,40 @@ def resolve_source(
         method=method,
         vit_type=vit_type,
         checkpoint=checkpoint,
-        tag=None if checkpoint else entry.tag,
+        tag=None if checkpoint else tag,
         quick_gelu=bool(entry.quick_gelu) or bool(fqg),  # --fqg forces QuickGELU for any method
         long_clip=long_request,
         family=entry.family,
         published=entry.published,
     )
+
+
+def _spelling(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def zoo_method(name: str) -> str:
+    """The zoo's spelling of ``--method`` (case, '-', '_' and the published CLI's aliases
+    forgiven), or one error line with a suggestion."""
+    spellings = {_spelling(m): m for m in MODEL_ZOO}
+    spellings.update({_spelling(a): m for a, m in ALIASES.items()})
+    found = spellings.get(_spelling(name))
+    if found is not None:
+        return found
+    close = difflib.get_close_matches(_spelling(name), list(spellings), n=1, cutoff=0.6)
+    hint = f" (did you mean {spellings[close[0]]}?)" if close else ""
+    raise ZooError(
+        f"unknown --method '{name}'{hint}; choose one of {', '.join(MODEL_ZOO)} "
+        "(eval_customized.py --list methods)"
+    )
+
+
+def hub_tag(pretrained: str) -> str | None:
+    """``--pretrained`` read as an open_clip pretrained tag (e.g. laion2b_s34b_b88k): no
+    such file or folder, no path separator, and a tag open_clip has for some model."""
+    if os.path.exists(pretrained) or "/" in pretrained or os.sep in pretrained:
+        return None
+    return clean_tag(pretrained) if is_tag_anywhere(pretrained) else None
 
 
 def companion_files(source: ModelSource) -> tuple[str, ...]:

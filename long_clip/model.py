@@ -17,8 +17,9 @@ import torch
 from torch import nn
 
 from foundation.builders import DTYPES, create_unloaded
-from foundation.checkpoints import FAMILY_NAMES, guess_family, key_mismatch, read_state_dict
+from foundation.checkpoints import key_mismatch, read_state_dict
 from foundation.errors import CheckpointError
+from foundation.peek import FAMILY_NAMES, guess_family
 from foundation.profile import stage
 from foundation.zoo import MODEL_ZOO, ModelSource, source_fingerprint
 

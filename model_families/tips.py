@@ -22,8 +22,9 @@ from torch import Tensor, nn
 
 from dense.tower import Tower
 from foundation.builders import DTYPES, skip_init
-from foundation.checkpoints import load_strict, require_keys, wrong_family
+from foundation.checkpoints import load_strict, require_keys
 from foundation.errors import CheckpointError
+from foundation.peek import wrong_family
 from foundation.zoo import ModelSource, companion_files, source_fingerprint
 
 from .base import DenseCLIP

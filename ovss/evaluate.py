@@ -1,8 +1,10 @@
 """The run loop: check the data, evaluate each dataset with mmengine's Runner, save, resume.
 
-Takes the resolved per-dataset configs (``ovss.config``); each finished dataset is saved
-atomically the moment it finishes, so an interrupted run loses at most the dataset in
-progress and ``--resume`` computes only the rest.
+Takes the resolved per-dataset configs (``ovss.config``). Results go to the run's own folder
+(``ovss.run_folder``: one per distinct set of settings, so runs never replace each other);
+each finished dataset is saved atomically the moment it finishes, so an interrupted run loses
+at most the dataset in progress, its summary says how much it covers, and ``--resume``
+computes only the rest.
 """
 
 from __future__ import annotations
@@ -17,15 +19,16 @@ from datetime import datetime, timezone
 from mmengine.dist import get_world_size, is_main_process
 from mmengine.model import is_model_wrapper
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 
+from foundation.datasets import display_name
 from foundation.profile import stage
 from foundation.zoo import prefetch_source_fingerprint, source_fingerprint
 
-from . import results, visualize  # noqa: F401  (visualize: registers our two visualizers)
+from . import results, visualize
 from .config import fingerprint_index, model_source
 from .data_check import check_data
-from .progress import OVSSProgressHook
+from .progress import OVSSProgressHook, QuietLogRunner
+from .run_folder import RUN_LINE, old_layout_folder, run_folder
 from .runtime import (
     init_distributed,
     register_modules,
@@ -48,6 +51,15 @@ class RunOptions:
     hooks: tuple = ()  # extra mmengine hooks for every dataset's Runner (e.g. a benchmark's)
 
 
+@dataclass(frozen=True)
+class RunResult:
+    """The run's folder, every finished record in it, and the datasets this call asked for."""
+
+    folder: str
+    records: list[dict]
+    requested: list[str]
+
+
 def prepare(cfgs: dict) -> None:
     """Register our modules, resolve device/precision for every config (identically)."""
     first = next(iter(cfgs.values()))
@@ -60,12 +72,8 @@ def prepare(cfgs: dict) -> None:
     use_device(first.model.device)
 
 
-def output_dir(work_dir: str, cfg) -> str:
-    return os.path.join(work_dir, cfg.model.vit_type, cfg.model.model_name)
-
-
-def evaluate(cfgs: dict, options: RunOptions) -> list[dict]:
-    """Evaluate every dataset config in order; returns the finished records.
+def evaluate(cfgs: dict, options: RunOptions) -> RunResult:
+    """Evaluate every dataset config in order into the run's folder.
 
     In a distributed run (torchrun) every process runs this loop on its shard of each
     dataset; only the main process prints and writes files.
@@ -86,54 +94,104 @@ def evaluate(cfgs: dict, options: RunOptions) -> list[dict]:
         name: record_settings(cfg, fingerprint, stack, num_images[name])
         for name, cfg in cfgs.items()
     }
-    out_dir = output_dir(options.work_dir, first)
+    folder = run_folder(options.work_dir, cfgs, fingerprint, stack)
+    old_folder = old_layout_folder(options.work_dir, first)
     label = f"{first.model.vit_type} {first.model.model_name}"
+    requested = list(cfgs)
     planned = summary_settings([{"dataset": n, "settings": s} for n, s in wanted.items()])
     say(settings_line(planned), flush=True)
+    say(f"{RUN_LINE}{folder}", flush=True)
 
-    records: list[dict] = []
-    for name, cfg in cfgs.items():
-        old = results.load_dataset(out_dir, name) if options.resume else None
-        if old is not None and comparable(old["settings"]) == comparable(wanted[name]):
-            say(f"{name}: finished earlier with the same settings, skipped (--resume)")
-            records.append(old)
+    finished: dict[str, dict] = results.load_folder(folder) if main else {}
+
+    def save_summary() -> None:
+        records = [finished[d] for d in results.table_order(list(finished))]
+        results.write_summary(folder, label, summary_settings(records), records, requested)
+
+    try:
+        for name, cfg in cfgs.items():
+            shown = display_name(name)
+            earlier = earlier_record(folder, old_folder, name, wanted[name], options.resume)
+            if earlier is not None:
+                record, where = earlier
+                finished[name] = record
+                if where == folder:
+                    say(f"{shown}: finished earlier with the same settings, skipped (--resume)")
+                else:
+                    say(
+                        f"{shown}: finished earlier with the same settings in {where} (copied "
+                        "into the run folder, --resume)"
+                    )
+                if main:
+                    if where != folder:
+                        results.save_dataset(folder, record)
+                    if not os.path.isfile(results.chart_path(folder, name)):
+                        save_iou_chart(folder, record, label)
+                    save_summary()
+                continue
+            start = time.time()
+            metrics, loaded = run_dataset(cfg, name, folder, num_images[name], options)
+            record = {
+                "dataset": name,
+                "settings": {
+                    **wanted[name],
+                    **loaded,
+                    "finished": datetime.now(timezone.utc).isoformat(),
+                },
+                "seconds": round(time.time() - start, 2),
+                "metrics": metrics,
+            }
+            finished[name] = record
             if main:
-                if not os.path.isfile(results.chart_path(out_dir, name)):
-                    save_chart(out_dir, old, label)
-                results.write_summary(out_dir, label, summary_settings(records), records)
-            continue
-        start = time.time()
-        metrics, loaded = run_dataset(cfg, name, out_dir, num_images[name], options)
-        record = {
-            "dataset": name,
-            "settings": {
-                **wanted[name],
-                **loaded,
-                "finished": datetime.now(timezone.utc).isoformat(),
-            },
-            "seconds": round(time.time() - start, 2),
-            "metrics": metrics,
-        }
-        records.append(record)
-        if main:
-            results.save_dataset(out_dir, record)
-            save_chart(out_dir, record, label)
-            results.write_summary(out_dir, label, summary_settings(records), records)
-        say(f"{name}: mIoU {metrics['mIoU']:.4f} ({results.describe_post(record)})", flush=True)
+                results.save_dataset(folder, record)
+                save_iou_chart(folder, record, label)
+                save_summary()
+            say(
+                f"{shown}: mIoU {metrics['mIoU']:.4f} {results.on_images(record)} "
+                f"({results.describe_post(record)})",
+                flush=True,
+            )
+    except KeyboardInterrupt:
+        done = sum(name in finished for name in requested)
+        say(f"({done} of {len(requested)} requested datasets finished and saved)", flush=True)
+        say(f"{RUN_LINE}{folder}", flush=True)
+        raise
 
+    records = [finished[d] for d in results.table_order(list(finished))]
     say()
-    say(settings_line(summary_settings(records)))
-    say(results.text_table(label, records))
-    say(f"results: {os.path.join(out_dir, results.TOTAL_FILE)} (+ per-class csv/json/md)")
-    return records
+    final = summary_settings(records)  # the long line was printed at the start
+    added = settings_line({k: v for k, v in final.items() if planned.get(k) != v})
+    added = added.removeprefix("settings: ")
+    say(f"settings: as printed at the start{', and ' + added if added else ''}")
+    say(results.text_table(label, records, requested))
+    say(f"results: {os.path.join(folder, results.TOTAL_FILE)} (+ per-class csv/json/md)")
+    if options.show_dir:
+        say(visualize.drawings_line(options.show_dir, requested))
+    say(f"{RUN_LINE}{folder}", flush=True)
+    return RunResult(folder, records, requested)
 
 
-def save_chart(out_dir: str, record: dict, label: str) -> None:
-    """The dataset's per-class IoU chart. matplotlib is imported here, when the first dataset
-    is done, not at start-up (measured: +0.5 s before the first image on 2 CPU cores)."""
-    from .charts import save_iou_chart
+def save_iou_chart(out_dir: str, record: dict, label: str) -> None:
+    """The dataset's per-class IoU chart (``ovss.charts``)."""
+    # lazy: matplotlib is imported when the first dataset is done, not at start-up
+    # (measured: +0.5 s before the first image on 2 CPU cores)
+    from .charts import save_iou_chart as save
 
-    save_iou_chart(out_dir, record, label)
+    save(out_dir, record, label)
+
+
+def earlier_record(
+    folder: str, old_folder: str, name: str, settings: dict, resume: bool
+) -> tuple[dict, str] | None:
+    """With ``--resume``: the dataset's record finished with the same settings, from the run
+    folder or else from the layout before run folders, and where it was found."""
+    if not resume:
+        return None
+    for where in (folder, old_folder):
+        old = results.load_dataset(where, name)
+        if old is not None and comparable(old["settings"]) == comparable(settings):
+            return old, where
+    return None
 
 
 def run_dataset(
@@ -146,24 +204,19 @@ def run_dataset(
     cfg.experiment_name = f"{name}_{datetime.now().strftime('%Y%m%d_%H%M%S_%f')}"
     if options.pred_dir:
         cfg.test_evaluator.pred_dir = os.path.join(options.pred_dir, name)
-    if options.show_dir:  # mmseg's hook, our drawing (with a legend), one per image
-        cfg.visualizer = dict(
-            type="OVSSVisualizer",
-            vis_backends=[
-                dict(type="LocalVisBackend", save_dir=os.path.join(options.show_dir, name))
-            ],
-            alpha=0.6,
+    if options.show_dir:  # <show-dir>/<dataset>/<image stem>.png, nothing else there
+        cfg.default_hooks.visualization = visualize.drawing_hook(
+            options.show_dir, name, cfg.get("show_mode")
         )
-        cfg.default_hooks.visualization = dict(type="SegVisualizationHook", draw=True, interval=1)
-    elif cfg.get("visualizer") is None:  # nothing to draw: no matplotlib canvas at start-up
+    if cfg.get("visualizer") is None:  # draws nothing: no matplotlib canvas at start-up
         cfg.visualizer = dict(type="LogOnlyVisualizer")
     shard = -(-num_images // get_world_size())  # images of this process (sampler padding)
-    progress = OVSSProgressHook(name=name, total=shard)
+    progress = OVSSProgressHook(name=display_name(name), total=shard)
     cfg.custom_hooks = []
     cfg.model_wrapper_cfg = dict(type="OVSSInferenceWrapper")  # used by distributed runs
     try:
         with stage("runner set-up (incl. model, text)"):
-            runner = Runner.from_cfg(cfg)
+            runner = QuietLogRunner.from_cfg(cfg)
         runner.register_hook(progress, priority="VERY_LOW")
         for hook in options.hooks:
             runner.register_hook(hook)
@@ -173,4 +226,4 @@ def run_dataset(
         progress.close()
     metrics = {k.split("/")[-1]: v for k, v in metrics.items()}
     model = runner.model.module if is_model_wrapper(runner.model) else runner.model
-    return metrics, dict(model.model.loaded)
+    return metrics, dict(model.loaded)

@@ -19,12 +19,23 @@ from .config import ROOT
 NOT_RECORDED = frozenset(
     {"type", "data_preprocessor", "init_cfg", "name_path", "text_cache_dir", "family", "hub_tag"}
 )
+# Keys recorded only when set (no upsampler, no method options: nothing to say).
+UNSET_NOT_RECORDED = ("method_options", "upsampler", "force_upsampler")
 RECORDED_AS = {"model_name": "method", "pretrained": "checkpoint", "fqg": "quick_gelu"}
 # Knobs that change speed or memory, never a number: recorded, not printed or compared.
 SPEED_ONLY = frozenset({"window_batch", "keep_probs"})
 # Recorded keys that do not change a number: not compared by --resume.
 NOT_COMPARED = frozenset(
-    {"device", "versions", "checkpoint", "weights", "finished", "long_clip_loaded", *SPEED_ONLY}
+    {
+        "device",
+        "versions",
+        "checkpoint",
+        "weights",
+        "finished",
+        "long_clip_loaded",
+        "method_facts",
+        *SPEED_ONLY,
+    }
 )
 # Keys that belong to one dataset's run: per dataset in the run summary (the first four),
 # or only in that dataset's own record.
@@ -40,7 +51,11 @@ ORDER = (
     "weights",
     "fingerprint",
     "model_type",
+    "method_options",
+    "upsampler",
+    "force_upsampler",
     "dense_path",
+    "cls_term",
     "protocol",
     "precision",
     "device",
@@ -62,6 +77,9 @@ def run_settings(cfg, fingerprint: str, versions: dict[str, str]) -> dict:
     """Everything in one dataset's resolved config that defines its number."""
     m = cfg.model
     found = {RECORDED_AS.get(k, k): v for k, v in m.items() if k not in NOT_RECORDED}
+    for key in UNSET_NOT_RECORDED:  # an extension left unset is not part of a run's name
+        if not found.get(key):
+            found.pop(key, None)
     if m.get("pretrained") is None and m.get("hub_tag"):
         found["checkpoint"] = f"{m.hub_tag} (hub tag)"
     found["long_clip"] = found.get("long_clip") or "auto"
@@ -73,6 +91,10 @@ def run_settings(cfg, fingerprint: str, versions: dict[str, str]) -> dict:
     )
     if cfg.get("dense_path"):  # general-domain methods: published path or an extension
         found["dense_path"] = cfg.dense_path
+    if m.get("upsampler"):  # SegEarth-OV's SimFeatUp, named by its contents
+        found["upsampler"] = f"simfeatup {file_fingerprint(m.upsampler)}"
+    if cfg.get("cls_term"):  # a protocol's CLS term the method cannot apply
+        found["cls_term"] = cfg.cls_term
     if cfg.get("weights"):  # the zoo's published weights, or the user's own (--pretrained)
         found["weights"] = cfg.weights
     model_keys = [k for k in found if k not in DATASET_KEYS]
@@ -111,7 +133,8 @@ def record_settings(cfg, fingerprint: str, versions: dict[str, str], num_images:
 def protocol_label(cfg) -> str:
     """The protocol's name, marked when the user overrode part of it."""
     kept = cfg.get("protocol_overrides") or []
-    return cfg.protocol + (f" (modified: {', '.join(kept)})" if kept else "")
+    label = cfg.protocol + (f" (modified: {', '.join(kept)})" if kept else "")
+    return label + (f" [{cfg.protocol_note}]" if cfg.get("protocol_note") else "")
 
 
 def resize_scale(cfg) -> list | None:

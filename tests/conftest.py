@@ -35,8 +35,16 @@ def cli_args(pretrained, data_root, work_dir, *extra, method="CLIP", vit_type=TI
 
 
 def out_dir(work_dir, method="CLIP", vit_type=TINY) -> str:
-    """Where the CLI writes a run's results (``<work-dir>/<vit-type>/<method>/``)."""
-    return os.path.join(str(work_dir), vit_type, method)
+    """The run folder the CLI wrote last for this method and vit type
+    (``<work-dir>/<vit-type>/<method>/<run-name>/``, ``ovss.run_folder``)."""
+    method_dir = os.path.join(str(work_dir), vit_type, method)
+    runs = [
+        os.path.join(method_dir, name)
+        for name in (os.listdir(method_dir) if os.path.isdir(method_dir) else [])
+        if os.path.isfile(os.path.join(method_dir, name, "settings.json"))
+    ]
+    assert runs, f"no run folder in {method_dir}"
+    return max(runs, key=lambda run: os.stat(os.path.join(run, "settings.json")).st_mtime_ns)
 
 
 @pytest.fixture(scope="session")

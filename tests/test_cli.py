@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import glob
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -21,7 +23,7 @@ import eval_customized
 import ovss.config
 from conftest import ROOT, TINY, cli_args, out_dir
 from customized_segmentor import CustomizedSegmentation
-from foundation.datasets import DEFAULT_DATASETS
+from foundation.datasets import DEFAULT_DATASETS, display_name
 from references import SEGEARTH, reference_labels, reference_logits
 from synthetic import LAYOUTS, MODEL_CONFIG_DIR, make_dataset
 
@@ -79,13 +81,13 @@ def test_end_to_end_outputs_and_miou_from_pngs(full_run, data_root):
     payload = json.load(open(os.path.join(out, "ovss_results.json")))
     assert set(payload["datasets"]) == set(LAYOUTS)
     md = open(os.path.join(out, "ovss_results.md")).read()
-    assert "protocol=farslip" in md and "## iSAIDDataset" in md
+    assert "protocol=farslip" in md and "## iSAID (mIoU" in md
     settings = json.load(open(os.path.join(out, "settings.json")))
     assert settings["method"] == "CLIP" and settings["model_type"] == "SegEarth"
     assert settings["fingerprint"].startswith("sha256:") and settings["precision"] == "fp32"
     assert settings["protocol"] == "farslip" and settings["cls_token_lambda"] == 0.0
     for dataset in LAYOUTS:
-        drawings = os.listdir(os.path.join(show, dataset, "vis_image"))
+        drawings = os.listdir(os.path.join(show, display_name(dataset)))
         assert len(drawings) == 3 and all(d.endswith(".png") for d in drawings)
         per = settings["datasets"][dataset]
         assert (per["prob_thd"], per["bg_idx"]) == (0.0, 0)
@@ -153,7 +155,9 @@ def test_segearth_protocol_applies_per_dataset_postprocessing(
 ):
     tmp_path = segearth_run[0]
     settings = json.load(open(os.path.join(out_dir(tmp_path), "settings.json")))
-    assert settings["protocol"] == "segearth" and settings["cls_token_lambda"] == -0.3
+    assert settings["protocol"].startswith("segearth [post-processing only")
+    assert "not comparable with SegEarth-OV's Table 1" in settings["protocol"]
+    assert settings["cls_token_lambda"] == -0.3
     for dataset, (thd, bg) in SEGEARTH.items():
         assert (
             settings["datasets"][dataset]["prob_thd"],
@@ -192,7 +196,7 @@ def test_killed_run_resumes_with_only_the_rest(tiny_checkpoint, tmp_path, capsys
     datasets = "OpenEarthMapDataset,UDD5Dataset"
     work = tmp_path / "killed"
     args = cli_args(tiny_checkpoint, root, work, "--datasets", datasets)
-    first = os.path.join(out_dir(work), "datasets", "OpenEarthMapDataset.json")
+    pattern = os.path.join(str(work), TINY, "CLIP", "*", "datasets", "OpenEarthMapDataset.json")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -205,18 +209,19 @@ def test_killed_run_resumes_with_only_the_rest(tiny_checkpoint, tmp_path, capsys
         stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 300
-    while not os.path.exists(first) and proc.poll() is None and time.time() < deadline:
+    while not glob.glob(pattern) and proc.poll() is None and time.time() < deadline:
         time.sleep(0.05)
+    first = (glob.glob(pattern) or [pattern])[0]
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL and os.path.exists(first)
-    assert not os.path.exists(os.path.join(out_dir(work), "datasets", "UDD5Dataset.json"))
+    assert not os.path.exists(os.path.join(os.path.dirname(first), "UDD5Dataset.json"))
     saved = open(first).read()
 
     assert eval_customized.main(args + ["--resume"]) == 0
     printed = capsys.readouterr().out
-    assert "OpenEarthMapDataset: finished earlier with the same settings, skipped" in printed
-    assert "UDD5Dataset: mIoU" in printed and "OpenEarthMapDataset: mIoU" not in printed
+    assert "OEM: finished earlier with the same settings, skipped" in printed
+    assert "UDD5: mIoU" in printed and "OEM: mIoU" not in printed
     assert open(first).read() == saved
 
     straight = tmp_path / "straight"
@@ -250,7 +255,7 @@ def _bad_label(gt):
 @pytest.mark.parametrize(
     "case,expected",
     [
-        ("split_missing", "UDD5/val/gt does not exist (expected"),
+        ("split_missing", "missing UDD5 (UDD5/val/gt); none of the requested datasets is there"),
         ("label_out_of_range", "udd5_3_001.png: label value(s) [9] outside the 5 classes"),
     ],
 )
@@ -274,7 +279,7 @@ def test_cli_setting_errors_are_one_line(tiny_checkpoint, data_root, tmp_path, c
     cases = [
         (["--pretrained", str(tmp_path / "missing.pt")], "checkpoint not found: "),
         (["--datasets", "MarsDataset"], "--datasets: unknown dataset 'MarsDataset'"),
-        (["--model-type", "Fancy"], "model_type 'Fancy'"),
+        (["--model-type", "Fancy"], "--model-type 'Fancy'"),
     ]
     for extra, expected in cases:
         rc = eval_customized.main(
@@ -350,10 +355,10 @@ def test_demo_runs_end_to_end_and_really_segments(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert printed.count("DEMO: a toy CLIP") == 2  # said before and after the table
     for dataset in DEFAULT_DATASETS:
-        assert f"{dataset}: mIoU" in printed
-        drawings = os.listdir(work / "demo_drawings" / dataset / "vis_image")
+        assert f"{display_name(dataset)}: mIoU" in printed
+        drawings = os.listdir(work / "demo_drawings" / display_name(dataset))
         assert len(drawings) >= 1
-    out = work / "DemoCLIP-ViT-T-16" / "DemoCLIP"
+    out = Path(out_dir(work, "DemoCLIP", "DemoCLIP-ViT-T-16"))
     values = (out / "ovss_results_total.txt").read_text().splitlines()[1].split(",")
     assert float(values[-1]) >= 25.0  # the bundled model segments (README: ~50)
     assert (out / "charts" / "iSAIDDataset.png").is_file()

@@ -264,7 +264,7 @@ def test_cli_default_is_the_published_path_and_model_type_extends_it(eva_file, t
     published = read_predictions(preds)
 
     assert cli("FineCLIP", TINY_EVA, eva_file, root, work, *argv, "--model-type", "GEM") == 0
-    settings = json.load(open(os.path.join(run_dir, "settings.json")))
+    settings = json.load(open(os.path.join(out_dir(work, "FineCLIP", TINY_EVA), "settings.json")))
     assert settings["model_type"] == "GEM" and settings["ignore_residual"] is True
     assert settings["dense_path"].startswith("extension: GEM attention")
     gem = read_predictions(preds)

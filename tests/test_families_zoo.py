@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import eval_customized
-from conftest import TINY, cli_args
+from conftest import TINY, cli_args, out_dir
 from foundation.errors import CheckpointError, ZooError
 from foundation.zoo import MODEL_ZOO, check_checkpoint_exists, dense_path_label, resolve_source
 from model_families import FAMILIES, load_model
@@ -128,6 +128,6 @@ def test_metaclip_by_tag_or_from_a_local_file(tmp_path, capsys):
     make_dataset(root, "VDDDataset", count=1, seed=23)
     argv = cli_args(path, root, tmp_path / "w", method="MetaCLIP")
     assert eval_customized.main(argv + ["--datasets", "VDDDataset"]) == 0
-    settings = json.load(open(os.path.join(str(tmp_path / "w"), TINY, "MetaCLIP", "settings.json")))
+    settings = json.load(open(os.path.join(out_dir(tmp_path / "w", "MetaCLIP"), "settings.json")))
     assert settings["quick_gelu"] is True and settings["model_type"] == "SegEarth"
     assert "dense_path" not in settings and "dense_path" not in capsys.readouterr().out

@@ -57,6 +57,24 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+DEMO_SEED = 20240607  # the bundled scenes; training uses other seeds (see train_demo_clip.py)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="demo/data", help="data root to write the eight datasets in")
+    ap.add_argument(
+        "--seed", type=int, default=DEMO_SEED, help=f"scene seed (default: {DEMO_SEED})"
+    )
+    ap.add_argument(
+        "--config-dir",
+        help="folder of the cfg_*.py dataset configs that give the layouts (default: configs/)",
+    )
+    return ap.parse_args(argv)
+
+
+if __name__ == "__main__":  # --help answers before the heavy imports below (mmseg, torch)
+    parse_args()
 
 import mmcv_compat  # noqa: E402,F401  (before mmseg)
 
@@ -83,7 +101,6 @@ __all__ = [
     "write_demo_data",
 ]
 
-DEMO_SEED = 20240607  # the bundled scenes; training uses other seeds (see train_demo_clip.py)
 IGNORE = 255
 # (height, width) of the three bundled scenes per dataset: small, so the demo runs in seconds.
 DEMO_SIZES = ((240, 320), (288, 288), (320, 240))
@@ -351,17 +368,8 @@ def write_demo_data(
     }
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default="demo/data", help="data root to write the eight datasets in")
-    ap.add_argument(
-        "--seed", type=int, default=DEMO_SEED, help=f"scene seed (default: {DEMO_SEED})"
-    )
-    ap.add_argument(
-        "--config-dir",
-        help="folder of the cfg_*.py dataset configs that give the layouts (default: configs/)",
-    )
-    args = ap.parse_args()
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     try:
         written = write_demo_data(args.out, args.seed, args.config_dir)
     except UserError as err:

@@ -54,22 +54,50 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+MODEL_CONFIG_DIR = os.path.join(ROOT, "model_configs")
+DEFAULT_MODEL = "DemoCLIP-ViT-T-16"
+TRAIN_SEED = 1  # scenes are drawn from seeds derived from this; the demo data uses DEMO_SEED
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=os.path.join(ROOT, "demo", "DemoCLIP.pt"))
+    ap.add_argument("--model", default=DEFAULT_MODEL, help="OpenCLIP model config name")
+    ap.add_argument("--model-config", default=MODEL_CONFIG_DIR, help="folder or JSON file")
+    ap.add_argument("--seed", type=int, default=TRAIN_SEED)
+    ap.add_argument("--steps", type=int, default=800)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--wd", type=float, default=0.05)
+    ap.add_argument("--warmup", type=int, default=40)
+    ap.add_argument("--dense-weight", type=float, default=1.0)
+    ap.add_argument("--region-weight", type=float, default=1.0)
+    ap.add_argument("--pool", type=int, default=1200, help="scenes kept in memory")
+    ap.add_argument("--refresh", type=int, default=8, help="scenes replaced per step")
+    ap.add_argument("--scene-px", type=int, default=144, help="generated scene side")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--log-every", type=int, default=25)
+    ap.add_argument("--save-every", type=int, default=0, help="also save OUT_step<N>.pt")
+    ap.add_argument("--fp32", dest="fp16", action="store_false", help="save fp32 weights")
+    return ap.parse_args(argv)
+
+
+if __name__ == "__main__":  # --help answers before the heavy imports below (torch, open_clip)
+    parse_args()
+
 import cv2  # noqa: E402
-import demo_scenes  # noqa: E402
 import numpy as np  # noqa: E402
 import open_clip  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from demo_scenes import GEN_CLASSES, G  # noqa: E402
 from open_clip.zero_shot_metadata import OPENAI_IMAGENET_TEMPLATES  # noqa: E402
 
+import demo_scenes  # noqa: E402
+from demo_scenes import GEN_CLASSES, G  # noqa: E402
 from dense.attentions import ATTENTIONS  # noqa: E402
 from dense.last_layer import last_block  # noqa: E402
 from model_families.openclip_tower import OpenCLIPTower, patch_size  # noqa: E402
 
-MODEL_CONFIG_DIR = os.path.join(ROOT, "model_configs")
-DEFAULT_MODEL = "DemoCLIP-ViT-T-16"
-TRAIN_SEED = 1  # scenes are drawn from seeds derived from this; the demo data uses DEMO_SEED
 MEAN = np.float32([122.771, 116.746, 104.094])  # the evaluation's normalisation (0-255 scale)
 STD = np.float32([68.501, 66.632, 70.323])
 EVAL_LOGIT_SCALE = 50.0
@@ -402,29 +430,6 @@ def save(model: torch.nn.Module, path: str, fp16: bool) -> None:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     torch.save(state, path)
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=os.path.join(ROOT, "demo", "DemoCLIP.pt"))
-    ap.add_argument("--model", default=DEFAULT_MODEL, help="OpenCLIP model config name")
-    ap.add_argument("--model-config", default=MODEL_CONFIG_DIR, help="folder or JSON file")
-    ap.add_argument("--seed", type=int, default=TRAIN_SEED)
-    ap.add_argument("--steps", type=int, default=800)
-    ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--wd", type=float, default=0.05)
-    ap.add_argument("--warmup", type=int, default=40)
-    ap.add_argument("--dense-weight", type=float, default=1.0)
-    ap.add_argument("--region-weight", type=float, default=1.0)
-    ap.add_argument("--pool", type=int, default=1200, help="scenes kept in memory")
-    ap.add_argument("--refresh", type=int, default=8, help="scenes replaced per step")
-    ap.add_argument("--scene-px", type=int, default=144, help="generated scene side")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--log-every", type=int, default=25)
-    ap.add_argument("--save-every", type=int, default=0, help="also save OUT_step<N>.pt")
-    ap.add_argument("--fp32", dest="fp16", action="store_false", help="save fp32 weights")
-    return ap.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
