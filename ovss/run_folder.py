@@ -38,8 +38,8 @@ DEFAULT_NAME = "default"
 # Post-processing set per dataset by the protocol (its name is a run-level setting); only a
 # value the user set for every dataset (recorded in cfg.protocol_overrides) is the run's.
 PROTOCOL_SET = ("prob_thd", "bg_idx", "cls_token_lambda")
-# Follows from other settings (method, model_type, ignore_residual, cls_token_lambda).
-DERIVED = frozenset({"dense_path"})
+# Follow from other settings (method, model_type, ignore_residual, protocol, cls_token_lambda).
+DERIVED = frozenset({"dense_path", "cls_term"})
 # Which model a run is: already in the folder path (method, vit type) or named by the
 # checkpoint's file name (fingerprint); hashed, not repeated in the name.
 NOT_NAMED = frozenset({"method", "vit_type", "fingerprint"})

@@ -201,3 +201,18 @@ def test_shipped_studies_run_on_the_demo_model(study, runs, processes, tmp_path,
         for run in state["runs"]:
             log = (out / "logs" / f"run{run['run']:02d}.log").read_text()
             assert f"run folder: {run['folder']}" in log and "iSAID: mIoU" in log
+
+
+def test_the_methods_study_has_each_method_once_on_one_backbone():
+    args = run_study.parse_args(["x", "--work-dir", "W"])
+    path = os.path.join(ROOT, "studies", "methods.py")
+    runs = run_study.study_runs(run_study.load_study(path), path, args)
+    backbones = {(r.flags["method"], r.flags["vit_type"]) for r in runs}
+    assert backbones == {("CLIP", "ViT-B-16")}
+    methods = [
+        (r.flags["model_type"], r.flags.get("proxy"), r.flags.get("upsampler")) for r in runs
+    ]
+    assert len(set(methods)) == len(methods) == 8
+    assert {m for m, _, _ in methods} >= {"SC-CLIP", "ResCLIP", "ProxyCLIP", "SegEarth"}
+    (full,) = [r for r in runs if r.flags.get("upsampler")]
+    assert full.flags["protocol"] == "segearth" and full.flags["model_type"] == "SegEarth"
