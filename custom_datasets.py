@@ -1,4 +1,4 @@
-"""The RS datasets that mmseg lacks (SPEC §8, and SegEarth-OV's nine single-class
+"""The RS datasets that mmseg lacks (docs/protocol.md, and SegEarth-OV's nine single-class
 benchmarks), registered in mmseg's DATASETS.
 
 LoveDA, Potsdam, Vaihingen (ISPRSDataset) and iSAID are mmseg's own classes. As in mmseg, a

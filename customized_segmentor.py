@@ -1,6 +1,6 @@
 """CustomizedSegmentation: the registered mmseg segmentor that runs training-free OVSS.
 
-Orchestration only (SPEC §4-§7): query features from the model family, sliding windows
+Orchestration only (docs/protocol.md): query features from the model family, sliding windows
 over the resized image, dense logits per window, the averaged canvas resized to the
 original image, and logits -> labels (logit scale, synonyms, prob_thd, bg_idx). Every
 argument arrives resolved (``ovss.config``): the segmentor decides nothing by itself.

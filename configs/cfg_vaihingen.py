@@ -1,7 +1,7 @@
 _base_ = './base_config.py'
 
 model = dict(name_path='./configs/cls_vaihingen.txt')
-# SegEarth-OV post-processing (SPEC §8), applied by --protocol segearth only.
+# SegEarth-OV post-processing (docs/protocol.md), applied by --protocol segearth only.
 segearth_postprocess = dict(prob_thd=0.1, bg_idx=5)
 
 test_dataloader = dict(

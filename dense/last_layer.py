@@ -1,5 +1,5 @@
 """The simplest methods: the tower runs unchanged up to its last block, whose attention
-matrix is one of ``dense.attentions.ATTENTIONS`` (SPEC §6 of the published protocol)."""
+matrix is one of ``dense.attentions.ATTENTIONS`` (docs/protocol.md of the published protocol)."""
 
 from __future__ import annotations
 

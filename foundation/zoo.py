@@ -1,4 +1,4 @@
-"""The model zoo (SPEC §2): which family, weights and text settings each ``--method`` means.
+"""The model zoo (docs/models.md): which family, weights and text settings each ``--method`` means.
 
 Plain data and one resolving function, no torch: a bad method, vit-type or a missing file
 is reported before anything heavy is imported. Adding a published model is one row.
@@ -55,7 +55,7 @@ class ZooEntry:
 
 _FARSLIP = "the FarSLIP authors' Hugging Face repository https://huggingface.co/ZhenShiL/FarSLIP"
 _OPENAI = "OpenAI CLIP via open_clip's hub tags (needs network), or your own file with --pretrained"
-# The general-domain models of the published figure (SPEC §11): where their files are,
+# The general-domain models of the published figure (docs/models.md): where their files are,
 # and their families with the published dense path ((model_type, ignore_residual), in words).
 _CLIPSELF = "the CLIPSelf repository https://github.com/wusize/CLIPSelf (checkpoints table)"
 _FINECLIP = "the FineCLIP repository https://github.com/Timsty1/FineCLIP (checkpoints)"

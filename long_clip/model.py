@@ -1,6 +1,6 @@
 """Build OpenCLIP / LongCLIP models through open_clip's factory and load checkpoints strictly.
 
-LongCLIP (SPEC §3) differs from OpenCLIP only in its text positions: 248 of them, with
+LongCLIP (docs/models.md) differs from OpenCLIP only in its text positions: 248 of them, with
 position i taken from ``positional_embedding`` if i < 20 and from
 ``positional_embedding_res`` otherwise. We build an OpenCLIP model with context length 248
 and fold the two tables into its one table when loading, so open_clip's own

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 from dense import Tower, build_method
 
 # mmseg SegDataPreProcessor settings of OpenAI-normalised models: BGR -> RGB, then CLIP's
-# mean/std on the 0-255 scale (SPEC §5).
+# mean/std on the 0-255 scale (docs/protocol.md).
 CLIP_PREPROCESS = dict(
     mean=(122.771, 116.746, 104.094), std=(68.501, 66.632, 70.323), bgr_to_rgb=True
 )

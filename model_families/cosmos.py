@@ -1,4 +1,4 @@
-"""COSMOS: open_clip's ViT-B-16 (GELU) with its own weights (SPEC §11.2).
+"""COSMOS: open_clip's ViT-B-16 (GELU) with its own weights (docs/models.md).
 
 A COSMOS file holds the open_clip CLIP keys plus 17 keys of modules used only in training
 (two cross-attention poolers and a distillation logit scale); they are accepted and ignored

@@ -1,7 +1,7 @@
 """The EVA02-CLIP family (CLIPSelf, FineCLIP) on stock packages: open_clip's EVA02 configs,
 whose image tower is timm's ``Eva`` (RoPE, SwiGLU, sub-LN), and open_clip's text tower.
 
-Published files are the EVA-CLIP fork's ``CustomCLIP`` state_dict (SPEC §11.1): possibly
+Published files are the EVA-CLIP fork's ``CustomCLIP`` state_dict (docs/models.md): possibly
 under ``model``/``module``/``state_dict``, with ``module.`` prefixes, RoPE buffers (recomputed,
 ignored by name) and the fork's key names, renamed here to timm's. The published dense path
 is the value-only last block with residual and FFN (``MaskCLIP`` attention,

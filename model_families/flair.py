@@ -1,4 +1,4 @@
-"""FLAIR: open_clip's ViT-B-16 (GELU) with FLAIR's projections renamed (SPEC §11.3).
+"""FLAIR: open_clip's ViT-B-16 (GELU) with FLAIR's projections renamed (docs/models.md).
 
 FLAIR keeps its projections outside the towers: ``image_post.proj`` (768 -> 512) is
 open_clip's ``visual.proj`` and ``text_post.proj`` its ``text_projection``, so the stock model

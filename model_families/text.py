@@ -1,4 +1,5 @@
-"""Query features (SPEC §4): the 80-template ensemble per query, cached in memory and on disk.
+"""Query features (docs/protocol.md): the 80-template ensemble per query, cached in memory
+and on disk.
 
 Family-agnostic: a model tokenises and encodes; the ensemble (L2-normalise each template's
 feature, average, L2-normalise) is done here. A query's feature depends only on (weights,
@@ -54,7 +55,7 @@ def encode_queries(
     """(num_queries, dim): per query, mean of L2-normalised template features, re-normalised.
 
     Each query's prompts are tokenised together, as the published code does (TIPS' padding
-    rule depends on that batch: SPEC §11.4.2); all prompts of all queries are then encoded
+    rule depends on that batch: docs/models.md); all prompts of all queries are then encoded
     together, ``batch`` at a time, sorted by length so that each batch is cut short (text
     towers here pool at the end-of-text token or mask the padding: a prompt's feature does
     not depend on its batch)."""

@@ -1,4 +1,4 @@
-"""TIPS (Google, DINOv2-style ViT with one register token) on stock packages (SPEC §11.4).
+"""TIPS (Google, DINOv2-style ViT with one register token) on stock packages (docs/models.md).
 
 Image tower: timm's ``vit_{base,large}_patch14_reg1_tipsv2`` at 448, loaded from the published
 ``*_vision.npz`` (same array names as TIPS' PyTorch model; the CLS position is folded into

@@ -87,7 +87,7 @@ def resolve_model(cfg) -> None:
     published = MODEL_ZOO[source.method].dense_path
     if m.get("model_type") is None:
         # the method's published dense path: SegEarth for the OpenCLIP family (with the
-        # configured ignore_residual); the general-domain models' own last layer (SPEC §11)
+        # configured ignore_residual); the general-domain models' own last layer (docs/models.md)
         m.model_type, residual = published or (DEFAULT_MODEL_TYPE, None)
         if residual is not None:
             m.ignore_residual = residual

@@ -1,4 +1,4 @@
-"""Published evaluation protocols (SPEC §9) as data, applied in one place.
+"""Published evaluation protocols (docs/protocol.md) as data, applied in one place.
 
 Both protocols share the dense path of ``configs/base_config.py`` (SegEarth attention,
 ignore_residual, logit scale 50, crop 224 / stride 112, resize 448); they differ only in the
@@ -30,8 +30,8 @@ class Protocol:
 PROTOCOLS: dict[str, Protocol] = {
     "farslip": Protocol("the published FarSLIP table: no thresholds, no CLS bias", 0.0, None),
     "segearth": Protocol(
-        "SegEarth-OV post-processing: per-dataset prob_thd/bg_idx, CLS bias -0.3 "
-        "(without its learned upsampler SimFeatUp)",
+        "SegEarth-OV: per-dataset prob_thd/bg_idx, CLS bias -0.3; with --upsampler FILE its "
+        "full pipeline (SimFeatUp), without it the post-processing only",
         -0.3,
         "segearth_postprocess",
     ),

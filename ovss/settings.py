@@ -138,7 +138,7 @@ def protocol_label(cfg) -> str:
 
 
 def resize_scale(cfg) -> list | None:
-    """The test pipeline's Resize scale, as configured (SPEC: 448 x 448, keep ratio)."""
+    """The test pipeline's Resize scale, as configured (the protocol: 448 x 448, keep ratio)."""
     resize = [t for t in cfg.test_dataloader.dataset.pipeline if t["type"] == "Resize"]
     return list(resize[0]["scale"]) if resize else None
 

@@ -72,9 +72,10 @@ SEGEARTH = PublishedProtocol(
     text="SegEarth-OV protocol with its SimFeatUp upsampler: SegEarth attention, "
     "ignore_residual, logit scale 50, resize 448, crop 224 / stride 112, CLS bias -0.3, "
     "each dataset's prob_thd/bg_idx (segearth_postprocess of configs/cfg_*.py), the class "
-    "files of configs/, fp16 on CUDA",
+    "files of configs/, OpenAI weights with QuickGELU, fp16 on CUDA",
     source=SEGEARTH_SOURCE,
-    settings={"protocol": "segearth", **_SHARED, "cls_token_lambda": -0.3},
+    # the OpenAI weights as SegEarth-OV's open_clip fork builds them: with QuickGELU (--fqg)
+    settings={"protocol": "segearth", **_SHARED, "cls_token_lambda": -0.3, "quick_gelu": True},
     per_dataset={},
     postprocess_key="segearth_postprocess",
     upsampler="simfeatup",

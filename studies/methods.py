@@ -9,7 +9,7 @@
 # and dinov2_vitb14_reg4_pretrain.pth, in --checkpoint-dir), and SegEarth-OV's full pipeline
 # (SimFeatUp, segearth protocol; its weights xclip_jbu_one_million_aid.ckpt in checkpoints/).
 # The comparison puts the runs in one table with a method column.
-_clip = dict(method="CLIP", vit_type="ViT-B-16")
+_clip = dict(method="CLIP", vit_type="ViT-B-16", fqg=True)  # OpenAI weights: QuickGELU
 runs = [
     dict(**_clip, model_type=["SegEarth", "NACLIP", "ClearCLIP", "SC-CLIP", "ResCLIP"]),
     dict(**_clip, model_type="ProxyCLIP", proxy=["dino-b8", "dinov2-b14-reg"]),

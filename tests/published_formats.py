@@ -1,7 +1,7 @@
-"""Random weights in the general-domain models' published on-disk formats (SPEC §11), and
+"""Random weights in the general-domain models' published on-disk formats (docs/models.md), and
 tiny timm image towers for them (registered with timm's own ``register_model``).
 
-Key names and wrappers are written here from SPEC's lists, independently of
+Key names and wrappers are written here from the published description's lists, independently of
 ``model_families``, so the tests also check that the loaders read the published formats.
 """
 
@@ -67,7 +67,7 @@ def vit_tiny_test_patch14_reg1_tips(pretrained: bool = False, **kwargs) -> Visio
 
 
 # ---------------------------------------------------------------------------- EVA02-CLIP
-# open_clip/timm name -> the EVA-CLIP fork's name inside a vision block (SPEC §11.1 key list).
+# open_clip/timm name -> the EVA-CLIP fork's name inside a vision block (docs/models.md key list).
 _TO_FORK = (
     ("attn.q_proj.bias", "attn.q_bias"),
     ("attn.v_proj.bias", "attn.v_bias"),
@@ -137,7 +137,7 @@ def _pooler(prefix: str, width: int, norms: tuple[str, ...]) -> dict[str, torch.
 
 
 def cosmos_state_dict(config: str, seed: int = 0) -> dict[str, torch.Tensor]:
-    """open_clip CLIP keys + COSMOS's 17 training-only keys (SPEC §11.2)."""
+    """open_clip CLIP keys + COSMOS's 17 training-only keys (docs/models.md)."""
     sd = open_clip_state_dict(config, seed)
     width = sd["text_projection"].shape[1]
     sd.update(_pooler("visual.attn_cross_pool.", width, ("ln_q", "ln_k")))
@@ -147,7 +147,7 @@ def cosmos_state_dict(config: str, seed: int = 0) -> dict[str, torch.Tensor]:
 
 
 def flair_state_dict(config: str, seed: int = 0) -> dict[str, torch.Tensor]:
-    """FLAIR's keys (SPEC §11.3): no visual.proj / text_projection; image_post.proj,
+    """FLAIR's keys (docs/models.md): no visual.proj / text_projection; image_post.proj,
     text_post.proj, the visual_proj pooler and logit_bias."""
     sd = open_clip_state_dict(config, seed)
     sd["image_post.proj"] = sd.pop("visual.proj")
@@ -162,7 +162,7 @@ def flair_state_dict(config: str, seed: int = 0) -> dict[str, torch.Tensor]:
 def tips_vision_arrays(
     width: int, depth: int, grid: int = 32, patch: int = 14, seed: int = 0
 ) -> dict[str, np.ndarray]:
-    """Random TIPS vision weights with the published array names and shapes (SPEC §11.4)."""
+    """Random TIPS vision weights with the published array names and shapes (docs/models.md)."""
     rng = np.random.default_rng(seed)
     unit = width**-0.5  # keeps attention logits O(1) at any width
 

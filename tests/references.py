@@ -1,7 +1,7 @@
-"""Independent references written straight from SPEC, shared by the tests (one place).
+"""Independent references written straight from the published description, shared by the tests (one place).
 
-Per-head attention formulas (SPEC §6), the last block, and the one-window-at-a-time
-sliding-window loop (SPEC §5) with the label rule (SPEC §7). Deliberately plain loops.
+Per-head attention formulas (docs/protocol.md), the last block, and the one-window-at-a-time
+sliding-window loop (docs/protocol.md) with the label rule (docs/protocol.md). Deliberately plain loops.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-# SPEC §8: class files (lines joined by " / ") and SegEarth-OV post-processing.
+# docs/protocol.md: class files (lines joined by " / ") and SegEarth-OV post-processing.
 CLASSES = {
     "OpenEarthMapDataset": "background / bareland,barren / grass / pavement / road / tree,forest / water,river / cropland / building,roof,house",
     "LoveDADataset": "background / building,roof,house / road / water / barren / forest / agricultural",
@@ -106,7 +106,7 @@ def reference_gem(q, k, v, s, y):
 
 
 def reference_attention(name, q, k, v, s, w, y=None):
-    """A for one head, written straight from the SPEC table (GEM: its paper; needs the
+    """A for one head, written straight from the the published description table (GEM: its paper; needs the
     block's normalised input tokens ``y`` of this image)."""
     if name == "GEM":
         return reference_gem(q, k, v, s, y)
@@ -151,7 +151,7 @@ def reference_last_block(block, x, name, ignore_residual, g):
 
 
 def reference_logits(seg, img, ori_shape, crop=224, stride=112, lam=0.0):
-    """(Q, H0, W0) by SPEC §5: windows one at a time, pad, resize, encode, upsample, cut."""
+    """(Q, H0, W0) by docs/protocol.md: windows one at a time, pad, resize, encode, upsample, cut."""
     _, _, h, w = img.shape
     patch = seg.model.patch_size
     size = seg.model.image_size[0]  # square model input
@@ -195,7 +195,7 @@ def reference_labels(logits, query_idx, scale, prob_thd, bg_idx):
 
 
 # ---------------------------------------------------------------------------- model families
-# Plain per-formula forwards read straight from state_dict keys (SPEC §11), shared by the
+# Plain per-formula forwards read straight from state_dict keys (docs/models.md), shared by the
 # family tests: the weights' names are the published (or open_clip) names.
 def layer_norm(x, w, b, eps):
     mean = x.mean(dim=-1, keepdim=True)

@@ -1,6 +1,6 @@
-"""Synthetic test data in the real folder layouts (SPEC §8) and random CLIP checkpoints.
+"""Synthetic test data in the real folder layouts (docs/protocol.md) and random CLIP checkpoints.
 
-The layout table is written here from SPEC, independently of configs/, so tests also check
+The layout table is written here from the published description, independently of configs/, so tests also check
 that the configs match the published layouts.
 """
 

@@ -1,4 +1,4 @@
-"""Each last-layer attention equals a direct per-head implementation of SPEC §6."""
+"""Each last-layer attention equals a direct per-head implementation of docs/protocol.md."""
 
 from __future__ import annotations
 

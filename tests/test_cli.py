@@ -29,7 +29,7 @@ from synthetic import LAYOUTS, MODEL_CONFIG_DIR, make_dataset
 
 
 def recompute_miou(data_root, dataset, pred_dir):
-    """mIoU (%) from the saved prediction PNGs and the label files, as SPEC §8 defines it."""
+    """mIoU (%) from the saved prediction PNGs and the label files, as docs/protocol.md defines it."""
     layout = LAYOUTS[dataset]
     n = layout.num_classes
     inter, union = np.zeros(n), np.zeros(n)
@@ -95,7 +95,7 @@ def test_end_to_end_outputs_and_miou_from_pngs(full_run, data_root):
 
 
 def reference_png(seg, img_path, ori_hw, prob_thd, bg_idx, lam):
-    """A prediction from scratch: cv2 read (BGR), mmcv's rescale rule, RGB, mean/std, SPEC §5-7."""
+    """A prediction from scratch: cv2 read (BGR), mmcv's rescale rule, RGB, mean/std, docs/protocol.md-7."""
     bgr = cv2.imread(img_path, cv2.IMREAD_COLOR)
     h, w = bgr.shape[:2]
     assert (h, w) == ori_hw

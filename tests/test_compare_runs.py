@@ -222,7 +222,7 @@ def test_cli_runs_give_the_figure_table_with_means_and_bold_best(runs, tool_run)
     stdout, out = tool_run
     _, folders = runs
     assert open(os.path.join(out, "comparison.md")).read() == stdout
-    assert "SPEC" not in stdout
+    assert "the published description" not in stdout
     sections = md_sections(stdout)
     notes, (header, rows), (details,) = sections["Table 1: 3 runs"]
     assert "settings: protocol=farslip" in notes[0] and "model_type" not in notes[0]
@@ -421,7 +421,10 @@ def test_csv_latex_and_png(runs, tool_run):
     assert r"ignore\_residual" in tex and tex.count(r"\toprule") == 5
     # a dagger on every partial cell, and in the caption of the 3 tables that have one
     assert tex.count(r"$^\dagger$") == stdout.count("(partial") + 3
-    assert "SPEC" not in tex and "SPEC" not in open(os.path.join(out, "comparison.csv")).read()
+    assert (
+        "the published description" not in tex
+        and "the published description" not in open(os.path.join(out, "comparison.csv")).read()
+    )
 
     png = Image.open(os.path.join(out, "comparison.png"))
     # documented layout (reporting/heatmap.py): 420 px labels + 80 px per value column + a

@@ -1,4 +1,4 @@
-"""configs/ matches the published layouts, class lists and post-processing (SPEC §8)."""
+"""configs/ matches the published layouts, class lists and post-processing (docs/protocol.md)."""
 
 from __future__ import annotations
 

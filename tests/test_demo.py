@@ -29,7 +29,7 @@ from demo_scenes import GEN_CLASSES, generate_scene  # noqa: E402
 MODEL_CONFIGS = os.path.join(ROOT, "model_configs")
 DEMO_MODEL = "DemoCLIP-ViT-T-16"
 
-# SPEC §8, written out here independently of demo_scenes.DATASETS.
+# docs/protocol.md, written out here independently of demo_scenes.DATASETS.
 LAYOUTS = {
     "OpenEarthMapDataset": (
         "OpenEarthMap/img_dir/val",

@@ -1,5 +1,5 @@
 """COSMOS: open_clip keys + 17 training-only keys ignored by name, strict otherwise; text and
-the published CSA dense path equal per-formula references (SPEC §11.2; fp32, 1e-5)."""
+the published CSA dense path equal per-formula references (docs/models.md; fp32, 1e-5)."""
 
 from __future__ import annotations
 

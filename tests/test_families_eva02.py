@@ -1,5 +1,5 @@
 """EVA02-CLIP (CLIPSelf, FineCLIP): published file formats, strict loading, and text/dense
-features equal to a per-formula EVA02 written here from SPEC §11.1 (fp32, 1e-5)."""
+features equal to a per-formula EVA02 written here from docs/models.md (fp32, 1e-5)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """FLAIR: its own key names (image_post / text_post projections, the visual_proj pooler),
-strict loading, and text/dense features equal per-formula references (SPEC §11.3) with every
+strict loading, and text/dense features equal per-formula references (docs/models.md) with every
 block mixing tokens (the intended behaviour; README says how it differs from the published
 code)."""
 
@@ -117,7 +117,7 @@ def test_every_attention_on_the_flair_last_block(flair, flair_sd, name):
 
 def test_features_do_not_depend_on_the_batch(flair):
     """Every block mixes tokens within an image only (the published path mixes across the
-    images of a batch and not within one: SPEC §11.3)."""
+    images of a batch and not within one: docs/models.md)."""
     torch.manual_seed(2)
     images = torch.randn(2, 3, 224, 224)
     with torch.no_grad():

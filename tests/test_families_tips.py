@@ -1,6 +1,6 @@
 """TIPS: the two published .npz files and tokenizer.model (a sentencepiece model trained
 here), strict loading, TIPS' own preprocessing, and text/dense features equal per-formula
-references written from SPEC §11.4 and TIPS' PyTorch code (fp32, 1e-5)."""
+references written from docs/models.md and TIPS' PyTorch code (fp32, 1e-5)."""
 
 from __future__ import annotations
 
@@ -302,7 +302,7 @@ def test_real_vit_b14_shape_at_448(tmp_path):
 # ---------------------------------------------------------------------------- CLI
 def test_cli_predictions_equal_a_from_scratch_tips_pipeline(tips_files, tmp_path):
     """cv2 BGR -> mmcv's keep-ratio resize -> RGB in [0, 1] (no mean/std) -> windows of 224
-    resized to 448 -> cosine with TIPS text features -> labels (SPEC §5-7, §11.4)."""
+    resized to 448 -> cosine with TIPS text features -> labels (docs/protocol.md-7, §11.4)."""
     root = str(tmp_path / "data")
     make_dataset(root, "UDD5Dataset", count=2, seed=19)
     work, preds = tmp_path / "w", tmp_path / "p"

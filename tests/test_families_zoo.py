@@ -1,4 +1,4 @@
-"""The general-domain zoo rows (SPEC §11): published file names, companions, aliases, flags
+"""The general-domain zoo rows (docs/models.md): published file names, companions, aliases, flags
 that do not apply, the published dense path by default and the settings label; MetaCLIP by
 tag or from a local file. No model is built except in the MetaCLIP end-to-end test."""
 

@@ -101,7 +101,7 @@ def test_longclip_positions_use_two_tables(tiny_long_checkpoint):
     assert loaded.long_clip and loaded.context_length == 248
     assert torch.equal(model.positional_embedding[:20], raw["positional_embedding"][:20])
     assert torch.equal(model.positional_embedding[20:], raw["positional_embedding_res"][20:])
-    # encode_text against a direct implementation of SPEC §3
+    # encode_text against a direct implementation of docs/models.md
     tokenizer = open_clip.get_tokenizer(TINY, context_length=248)
     long_text = "a satellite photo of " + " ".join(["red roofs and grey roads"] * 20)
     tokens = tokenizer(["a photo of a road.", long_text])

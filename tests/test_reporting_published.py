@@ -159,6 +159,7 @@ def test_segearth_ov_row_only_with_simfeatup_and_the_segearth_protocol(template,
     segearth = dict(
         protocol="segearth",
         cls_token_lambda=-0.3,
+        quick_gelu=True,
         prob_thd=lambda d: SEGEARTH_POST[d][0],
         bg_idx=lambda d: SEGEARTH_POST[d][1],
     )
@@ -173,10 +174,16 @@ def test_segearth_ov_row_only_with_simfeatup_and_the_segearth_protocol(template,
         w, template, "CLIP", "ViT-B-16", values, run="thd", upsampler=SIMFEATUP,
         **{**segearth, "prob_thd": 0.0},
     )  # fmt: skip
+    gelu = make_run(
+        w, template, "CLIP", "ViT-B-16", values, run="gelu", upsampler=SIMFEATUP,
+        **{**segearth, "quick_gelu": False},
+    )  # fmt: skip
     sections, kinds = compare(capsys, tmp_path, w)
 
     _, (_, rows), _ = sections[DIFF_TITLE]
     assert [r["folder"] for r in kinds["difference"]] == [full]
+    ours, _ = beside(kinds, gelu)  # the OpenAI weights built without QuickGELU
+    assert "quick_gelu" in ours["reason"]
     assert rows[0][5] == "SegEarth-OV Table 1"
     assert rows[0][6:14] == [f"{o:+.2f}" for o in OFFSETS]
     assert rows[0][14] == f"{np.mean(list(values.values())) - SEGEARTH_OV.mean:+.2f}"

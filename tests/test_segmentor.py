@@ -1,4 +1,4 @@
-"""The segmentor's output equals a plain one-window-at-a-time loop written from SPEC §5-§7."""
+"""The segmentor's output equals a plain one-window-at-a-time loop written from docs/protocol.md."""
 
 from __future__ import annotations
 

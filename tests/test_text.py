@@ -1,4 +1,4 @@
-"""model_families.text: the 80-template ensemble (SPEC §4) and its memory/disk cache."""
+"""model_families.text: the 80-template ensemble (docs/protocol.md) and its memory/disk cache."""
 
 from __future__ import annotations
 
