@@ -45,6 +45,7 @@ KEY_DIM = 32
 FEAT_DIM = 512  # the published weights' feature size (CLIP ViT-B/16)
 PATCH_SIZE = 16  # four x2 steps
 MIN_GRID = 3  # reflect padding by 5 at the first step needs 6 x 6 guidance
+REACH = 4  # output row y of a step reads source rows y // 2 - 4 .. y // 2 + 4
 PREFIX = "upsampler."  # PyTorch-Lightning attribute name in the published file
 WEIGHTS_HINT = (
     "xclip_jbu_one_million_aid.ckpt from the SegEarth-OV repository "
@@ -144,6 +145,9 @@ class SimFeatUp(nn.Module):
     def __init__(self, feat_dim: int = FEAT_DIM, final_fixup: bool = True) -> None:
         super().__init__()
         self.feat_dim = feat_dim
+        # Windows upsampled together (None: one at a time on a CPU, where one window's
+        # full-resolution kernel maps then stay in cache; all of them elsewhere).
+        self.windows_per_pass: int | None = None
         self.up = JBUStep()
         # Index 0 is the published Dropout2d; without final_fixup (forced use with features
         # of another size) the output is F4 itself.
@@ -174,8 +178,7 @@ class SimFeatUp(nn.Module):
             shift = 0.1 * conv.bias.to(dtype)
         batch, height, width, channels = x.shape
         out = x.new_empty(batch, PATCH_SIZE * height, PATCH_SIZE * width, channels)
-        # On a CPU one window at a time: its full-resolution kernel maps then stay in cache.
-        step = 1 if x.device.type == "cpu" else batch
+        step = self.windows_per_pass or (1 if x.device.type == "cpu" else batch)
         for start in range(0, batch, step):
             part = slice(start, start + step)
             self._upsample(x[part], guidance[part], shift, out[part])
@@ -201,7 +204,7 @@ def upsample_step(
     pixel (y, x) is a 9 x 9 weighted sum over the source around (y // 2, x // 2).
     """
     batch, height, width, channels = source.shape
-    span = 2 * 4 + 1  # source rows reached from one output row (see _source_weights)
+    span = 2 * REACH + 1
     rows = _source_weights(height, source.device, source.dtype)  # (2h, 11, 9)
     cols = _source_weights(width, source.device, source.dtype)
     taps = kernel.unflatten(-1, (DIAMETER, DIAMETER))
@@ -212,7 +215,7 @@ def upsample_step(
     # with 4 kernels per source position.
     composite = composite.reshape(batch, height, 2, width, 2, span * span).transpose(2, 3)
     padded = source.new_zeros(batch, height + span - 1, width + span - 1, channels)
-    padded[:, 4 : 4 + height, 4 : 4 + width] = source
+    padded[:, REACH : REACH + height, REACH : REACH + width] = source
     sums = _window_sum(padded, composite.reshape(batch, height, width, 4, span * span))
     sums = sums.unflatten(3, (2, 2)).transpose(2, 3)  # (B, h, 2, w, 2, C)
     if out is None:
@@ -280,23 +283,35 @@ def _window_sum(source: Tensor, kernel: Tensor) -> Tensor:
     return out.view(batch, src_h, src_w, count, channels)[:, :height, :width]
 
 
-def _window_dots(padded: Tensor) -> Tensor:
+def _window_dots(padded: Tensor, block: int = 8) -> Tensor:
     """``logits[b, y, x, 11 i + j] = <padded[b, y + i, x + j], padded[b, y + 5, x + 5]>`` for a
-    contiguous channels-last ``(B, H + 10, W + 10, K)`` input: the range kernel's
-    similarities, with the strided views of ``_window_sum``. Returns a ``(B, H, W, 121)``
-    view."""
+    contiguous channels-last ``(B, H + 10, W + 10, K)`` input: the range kernel's similarities.
+
+    Flat pixel indices as in ``_window_sum``. For ``block`` consecutive pixels and kernel row
+    i, the dot products of their keys with the ``block + 10`` keys starting at row i form one
+    small matrix (a ``bmm`` over blocks); its band ``col - row = j`` holds tap (i, j). Returns
+    a ``(B, H, W, 121)`` view.
+    """
     batch, src_h, src_w, channels = padded.shape
-    flat = padded.reshape(-1)
-    logits = padded.new_zeros(batch * src_h * src_w, DIAMETER, DIAMETER)
-    for n0, n1 in _tiles(padded, DIAMETER):
-        centre_at = (n0 + RADIUS * src_w + RADIUS) * channels
-        centre = flat.as_strided((n1 - n0, channels, 1), (channels, 1, 1), centre_at)
-        for i in range(DIAMETER):
-            rows = flat.as_strided(
-                (n1 - n0, DIAMETER, channels), (channels, channels, 1), (n0 + i * src_w) * channels
-            )
-            logits[n0:n1, i] = torch.bmm(rows, centre).squeeze(-1)
-    logits = logits.view(batch, src_h, src_w, DIAMETER * DIAMETER)
+    total = batch * src_h * src_w
+    blocks = -(-total // block)
+    span = block + DIAMETER - 1
+    tail = blocks * block - total + (DIAMETER - 1) * (src_w + 1)  # read by the last blocks
+    flat = torch.cat([padded.reshape(-1), padded.new_zeros(tail * channels)])
+    centre = flat.as_strided(
+        (blocks, block, channels),
+        (block * channels, channels, 1),
+        (RADIUS * src_w + RADIUS) * channels,
+    )
+    logits = padded.new_empty(blocks * block, DIAMETER, DIAMETER)
+    for i in range(DIAMETER):
+        rows = flat.as_strided(
+            (blocks, span, channels), (block * channels, channels, 1), i * src_w * channels
+        )
+        gram = torch.bmm(centre, rows.transpose(1, 2))  # (blocks, block, span)
+        band = gram.as_strided((blocks, block, DIAMETER), (block * span, span + 1, 1))
+        logits[:, i].view(blocks, block, DIAMETER).copy_(band)
+    logits = logits[:total].view(batch, src_h, src_w, DIAMETER * DIAMETER)
     return logits[:, : src_h - DIAMETER + 1, : src_w - DIAMETER + 1]
 
 
@@ -325,7 +340,7 @@ def _source_weights(size: int, device: torch.device, dtype: torch.dtype) -> Tens
     upsampled = (pos[:, None] + torch.arange(DIAMETER, device=device) - RADIUS).abs()
     upsampled = torch.where(upsampled > out_size - 1, 2 * (out_size - 1) - upsampled, upsampled)
     per_tap = bicubic[upsampled]  # (out_size, 11, size)
-    src = pos[:, None] // 2 - 4 + torch.arange(9, device=device)
+    src = pos[:, None] // 2 - REACH + torch.arange(2 * REACH + 1, device=device)
     inside = (src >= 0) & (src < size)
     picked = per_tap.gather(2, src.clamp(0, size - 1)[:, None, :].expand(-1, DIAMETER, -1))
     return picked * inside[:, None, :]
@@ -358,15 +373,16 @@ def load_simfeatup(path: str, feat_dim: int = FEAT_DIM, force: bool = False) -> 
     state = {k.removeprefix(PREFIX): v for k, v in state.items()}
     _diagnose(path, state)
     weight = state.get("fixup_proj.1.weight")
-    file_dim = weight.shape[0] if weight is not None else None
-    if file_dim is not None and file_dim != feat_dim:
-        if not force:
-            raise CheckpointError(
-                f"{path}: SimFeatUp weights for {file_dim}-d features, but the model's patch "
-                f"features are {feat_dim}-d (its final 1x1 fix-up is {file_dim} x {file_dim})"
-            )
+    other_dim = weight is not None and weight.dim() > 0 and weight.shape[0] != feat_dim
+    if other_dim and not force:
+        raise CheckpointError(
+            f"{path}: SimFeatUp weights for {weight.shape[0]}-d features, but the model's "
+            f"patch features are {feat_dim}-d (its final 1x1 fix-up is {weight.shape[0]} x "
+            f"{weight.shape[0]})"
+        )
+    if other_dim:
         state = {k: v for k, v in state.items() if not k.startswith("fixup_proj.")}
-    model = SimFeatUp(feat_dim, final_fixup=file_dim == feat_dim)
+    model = SimFeatUp(feat_dim, final_fixup=not other_dim)
     parts = key_mismatch(state, model.state_dict())[3]
     if parts:
         raise CheckpointError(

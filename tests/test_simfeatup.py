@@ -208,6 +208,8 @@ def test_non_square_window_batch_and_train_mode(lightning_file):
     assert evaluated.shape == (3, 32, 64, 48)
     torch.testing.assert_close(model.train()(features, image), evaluated, rtol=0, atol=0)
     torch.testing.assert_close(model(features[1:2], image[1:2]), evaluated[1:2])
+    model.windows_per_pass = 3  # the GPU path: windows stacked in every sum
+    torch.testing.assert_close(model(features, image), evaluated)
 
 
 def test_half_precision_inputs(lightning_file):
@@ -302,6 +304,9 @@ def test_loader_names_other_files(tmp_path):
         {k: v for k, v in random_weights(32).items() if k != "up.range_proj.3.bias"}, partial
     )
     assert "missing up.range_proj.3.bias" in one_line_error(partial, feat_dim=32)
+    no_final = tmp_path / "no_final.pt"
+    torch.save({k: v for k, v in random_weights(32).items() if not k.startswith("fixup")}, no_final)
+    assert "missing fixup_proj.1.weight" in one_line_error(no_final, feat_dim=32)
 
 
 def test_feature_size_mismatch(tmp_path, lightning_file):
