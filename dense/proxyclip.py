@@ -67,8 +67,14 @@ class ProxyCLIP:
                 "ProxyCLIP has no residual branch (its output is on the proxy grid): "
                 "set model.ignore_residual=True"
             )
-        if isinstance(proxy, str):
-            spec = proxy_spec(proxy)  # a missing file: one line naming where it is published
+        spec = proxy.spec if isinstance(proxy, Proxy) else proxy_spec(proxy)
+        size = tuple(tower.image_size)
+        if any(side % spec.patch for side in size):
+            raise ConfigError(
+                f"ProxyCLIP: the model's input {size[0]}x{size[1]} is not a multiple of "
+                f"--proxy {spec.name}'s patch {spec.patch}; use a proxy whose patch divides it"
+            )
+        if isinstance(proxy, str):  # a missing file: one line naming where it is published
             proxy = load_proxy(spec, resolve_proxy_file(spec.name, proxy_pretrained))
         self.tower = tower
         self.proxy = proxy

@@ -80,12 +80,14 @@ def main(argv: list[str] | None = None) -> None:
 def devices(choice: str) -> list[str]:
     if choice != "auto":
         return [choice]
+    # lazy: torch/open_clip only in the measuring child (--help and the parent stay light)
     import torch
 
     return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
 
 
 def describe(device: str, args: argparse.Namespace) -> str:
+    # lazy: torch/open_clip only in the measuring child (--help and the parent stay light)
     import torch
 
     if device == "cuda":
@@ -107,6 +109,7 @@ def child(args: argparse.Namespace, model: str, batch: int, device: str) -> dict
 
 def run_case(args: argparse.Namespace, model: str, batch: int, device: str) -> dict:
     """Best and median seconds of one call on ``batch`` windows, and its peak memory (MiB)."""
+    # lazy: torch/open_clip only in the measuring child (--help and the parent stay light)
     import torch
 
     sys.path.insert(0, ROOT)
@@ -116,6 +119,7 @@ def run_case(args: argparse.Namespace, model: str, batch: int, device: str) -> d
     torch.manual_seed(0)
     image = torch.randn(batch, 3, args.size, args.size, device=device, dtype=dtype)
     if model == "upsampler":
+        # lazy: torch/open_clip only in the measuring child (--help and the parent stay light)
         from dense.simfeatup import SimFeatUp
 
         net = SimFeatUp().to(device)
@@ -125,6 +129,7 @@ def run_case(args: argparse.Namespace, model: str, batch: int, device: str) -> d
         def call():
             return net(features, image)
     else:
+        # lazy: torch/open_clip only in the measuring child (--help and the parent stay light)
         import open_clip
 
         net = open_clip.create_model("ViT-B-16").visual.to(device, dtype).eval()
@@ -152,6 +157,7 @@ def run_case(args: argparse.Namespace, model: str, batch: int, device: str) -> d
 
 
 def memory_now(device: str) -> int:
+    # lazy: torch/open_clip only in the measuring child (--help and the parent stay light)
     import torch
 
     if device == "cuda":
@@ -161,6 +167,7 @@ def memory_now(device: str) -> int:
 
 
 def peak_memory(device: str) -> int:
+    # lazy: torch/open_clip only in the measuring child (--help and the parent stay light)
     import torch
 
     if device == "cuda":
@@ -170,6 +177,7 @@ def peak_memory(device: str) -> int:
 
 def reset_peak(device: str) -> bool:
     """Start a new peak for the timed calls (True), or keep the first call's (False)."""
+    # lazy: torch/open_clip only in the measuring child (--help and the parent stay light)
     import torch
 
     if device == "cuda":

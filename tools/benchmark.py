@@ -3,6 +3,7 @@
     .venv/bin/python tools/benchmark.py end-to-end --device cuda            # 800 x 896x896
     .venv/bin/python tools/benchmark.py end-to-end --device cpu --num-images 8 --size 448
     .venv/bin/python tools/benchmark.py components --vit-type ViT-B-16 --device cpu
+    .venv/bin/python tools/benchmark.py methods --device cpu --all-attentions
 
 end-to-end: generates N images of size S in one dataset layout (default iSAID, 16 classes)
 and times the CLI's own path (config resolution, Runner, loader, segmentor, metric) in one
@@ -12,6 +13,12 @@ memory, and the ratio against the one-window-at-a-time mode (batch 1, window_bat
 
 components: all windows of an image in one batch vs one at a time; text encoding up to the
 end-of-text token vs all positions; the text cache (memory, disk) vs encoding again.
+
+methods: windows/s and peak memory of each dense method (SC-CLIP, ProxyCLIP with each proxy,
+ResCLIP, SegEarth + the SimFeatUp upsampler; with --all-attentions the other last-layer
+attentions) relative to SegEarth on the same backbone, each in a fresh process so that its
+peak memory is its own, through the segmentor's window path (``window_logits``: windows
+batched ``--window-batch`` at a time; with the upsampler ``pixel_logits``).
 Absolute times depend on the machine; compare the ratios.
 """
 
@@ -21,13 +28,14 @@ import argparse
 import copy
 import os
 import resource
-import statistics
 import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [ROOT, os.path.join(ROOT, "tools")]
 
+from bench_cases import CASES, METHOD_CASES, PER_ROW_FLAGS, REFERENCE  # noqa: E402
 from ovss.flags import add_model_flags, add_protocol_flag, config_overrides  # noqa: E402
 
 
@@ -47,7 +55,42 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parts.add_argument(
         "--size", type=int, nargs=2, default=(448, 448), metavar=("H", "W"), help="image size"
     )
-    return p.parse_args(argv)
+    rows = add_model_flags(sub.add_parser("methods", help="each dense method vs SegEarth"))
+    rows.add_argument("--windows", type=int, default=8, help="windows per timed call")
+    rows.add_argument("--window-size", type=int, default=224, help="side of the windows")
+    rows.add_argument("--window-batch", type=int, default=8, help="windows per forward pass")
+    rows.add_argument("--repeats", type=int, default=3, help="timed calls (median), + 1 warm-up")
+    rows.add_argument(
+        "--all-attentions", action="store_true", help="also the other eight attentions"
+    )
+    rows.add_argument(
+        "--cases",
+        nargs="+",
+        choices=tuple(CASES),
+        metavar="ROW",
+        help=f"rows to measure ({REFERENCE} always; default: {' '.join(METHOD_CASES)})",
+    )
+    rows.add_argument(
+        "--classes",
+        default=os.path.join("configs", "cls_openearthmap.txt"),
+        help="class file (its queries set the text side's share of the cost)",
+    )
+    rows.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    rows.add_argument("--child", choices=tuple(CASES), help=argparse.SUPPRESS)
+    rows.add_argument("--files", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.command == "methods":
+        given = [f"--{f.replace('_', '-')}" for f in PER_ROW_FLAGS if getattr(args, f)]
+        if given:
+            p.error(f"methods: {', '.join(given)} is set per row; choose rows with --cases")
+        if min(args.windows, args.window_batch, args.repeats) < 1:
+            p.error("methods: --windows, --window-batch and --repeats must be at least 1")
+        given = args.classes  # a path typed from here, else the repository's
+        if not os.path.isfile(given):
+            args.classes = os.path.join(ROOT, given)
+        if not os.path.isfile(args.classes):
+            p.error(f"methods: --classes {given}: no such file here or in the repository")
+    return args
 
 
 if __name__ == "__main__":  # --help and flag errors answer before the heavy imports below
@@ -59,15 +102,17 @@ import mmcv_compat  # noqa: E402,F401  (before mmseg)
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
-import open_clip  # noqa: E402
 import torch  # noqa: E402
 from mmengine.hooks import Hook  # noqa: E402
 from mmseg.registry import MODELS  # noqa: E402
 from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
+import benchmark_methods  # noqa: E402
+from bench_common import median_time, random_weights, sync_for  # noqa: E402
 from customized_segmentor import CustomizedSegmentation, slide_windows  # noqa: E402
 from foundation import profile  # noqa: E402
 from foundation.builders import DTYPES  # noqa: E402
+from foundation.errors import UserError  # noqa: E402
 from model_families import clear_memory_cache, encode_queries, query_features  # noqa: E402
 from ovss.config import (  # noqa: E402
     BASE_CONFIG,
@@ -77,32 +122,6 @@ from ovss.config import (  # noqa: E402
 )
 from ovss.data_check import dataset_layout  # noqa: E402
 from ovss.evaluate import RunOptions, evaluate, prepare  # noqa: E402
-
-
-def median_time(fn, repeats: int, sync) -> float:
-    times = []
-    for _ in range(repeats):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def random_weights(args: argparse.Namespace, folder: str) -> dict:
-    """Without --method/--pretrained: a seeded random OpenCLIP checkpoint (nothing downloaded)."""
-    if args.pretrained is not None or args.method is not None:
-        return {}
-    vit_type = args.vit_type or "ViT-B-16"
-    path = os.path.join(folder, f"random_{vit_type}.pt")
-    torch.manual_seed(0)
-    torch.save(open_clip.create_model(vit_type).state_dict(), path)
-    return {"model.model_name": "CLIP", "model.vit_type": vit_type, "model.pretrained": path}
-
-
-def sync_for(device: str):
-    return torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
 
 
 # ----------------------------------------------------------------------------- end-to-end
@@ -317,10 +336,19 @@ def components(args: argparse.Namespace) -> None:
     )
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
-    end_to_end(args) if args.command == "end-to-end" else components(args)
+    try:
+        if args.command == "methods":
+            benchmark_methods.methods(args, argv)
+        else:
+            end_to_end(args) if args.command == "end-to-end" else components(args)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
