@@ -110,7 +110,7 @@ def dataset_settings(cfg, num_images: int) -> dict:
     return {
         "dataset": cfg.test_dataloader.dataset.type,
         "num_images": num_images,
-        "class_file": os.path.relpath(cfg.model.name_path, ROOT),
+        "class_file": shown_path(cfg.model.name_path),
         "class_file_sha": file_fingerprint(cfg.model.name_path),
         "data_root": cfg.test_dataloader.dataset.get("data_root"),
     }
@@ -128,6 +128,14 @@ def record_settings(cfg, fingerprint: str, versions: dict[str, str], num_images:
         **post,
         **data,
     }
+
+
+def shown_path(path: str) -> str:
+    """A file inside the repository relative to it (``configs/cls_vdd.txt``), any other file
+    as its absolute path (never ``../../``)."""
+    path = os.path.abspath(path)
+    inside = os.path.commonpath([path, ROOT]) == ROOT
+    return os.path.relpath(path, ROOT) if inside else path
 
 
 def protocol_label(cfg) -> str:
