@@ -137,6 +137,9 @@ def run_case(args: argparse.Namespace, model: str, batch: int, device: str) -> d
         def call():
             return net(image)
 
+    # lazy: torch only in the measuring child (--help and the parent stay light)
+    from bench_memory import memory_now, peak_memory, reset_peak
+
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     with torch.inference_mode():
         before = memory_now(device)
@@ -154,49 +157,6 @@ def run_case(args: argparse.Namespace, model: str, batch: int, device: str) -> d
         peak = peak_memory(device) if reset else first_peak
     peak_mib = (peak - before) / 2**20
     return {"best": min(times), "median": statistics.median(times), "peak_mib": peak_mib}
-
-
-def memory_now(device: str) -> int:
-    # lazy: torch/open_clip only in the measuring child (--help and the parent stay light)
-    import torch
-
-    if device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-        return torch.cuda.memory_allocated()
-    return status_bytes("VmRSS")
-
-
-def peak_memory(device: str) -> int:
-    # lazy: torch/open_clip only in the measuring child (--help and the parent stay light)
-    import torch
-
-    if device == "cuda":
-        return torch.cuda.max_memory_allocated()
-    return status_bytes("VmHWM")
-
-
-def reset_peak(device: str) -> bool:
-    """Start a new peak for the timed calls (True), or keep the first call's (False)."""
-    # lazy: torch/open_clip only in the measuring child (--help and the parent stay light)
-    import torch
-
-    if device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-        return True
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")  # resets VmHWM to the current resident set
-        return True
-    except OSError:
-        return False
-
-
-def status_bytes(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from torch import Tensor
 
 from bench_cases import ATTENTION_CASES, CASES, METHOD_CASES, REFERENCE, Case
 from bench_common import random_overrides, random_weights, sync_for
+from bench_memory import memory_now, peak_memory, reset_peak
 from customized_segmentor import CustomizedSegmentation
 from dense.proxies import create_proxy
 from dense.simfeatup import SimFeatUp
@@ -141,7 +142,7 @@ def measure_case(args: argparse.Namespace) -> dict:
     sync = sync_for(device)
     with torch.no_grad():
         touch_weights(seg)
-        before = memory_bytes(device)
+        before = memory_now(device)
         seg.window_logits(windows)  # warm-up
         sync()
         whole_process = not reset_peak(device)
@@ -151,7 +152,7 @@ def measure_case(args: argparse.Namespace) -> dict:
             seg.window_logits(windows)
             sync()
             times.append(time.perf_counter() - start)
-        peak = peak_bytes(device)
+        peak = peak_memory(device)
     return {
         "case": args.child,
         "pid": os.getpid(),
@@ -181,42 +182,6 @@ def touch_weights(seg: CustomizedSegmentation) -> None:
     for module in owners:
         for tensor in [*module.parameters(), *module.buffers()]:
             tensor.sum()
-
-
-def memory_bytes(device: str) -> int:
-    """Memory in use now: CUDA allocated (peak counter reset), or the resident set."""
-    if device.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats()
-        return torch.cuda.memory_allocated()
-    return proc_status("VmRSS")
-
-
-def reset_peak(device: str) -> bool:
-    """Start a new peak for the timed calls; False where the kernel does not allow it (the
-    peak is then the whole process's, loading included)."""
-    if device.startswith("cuda"):
-        torch.cuda.reset_peak_memory_stats()
-        return True
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")  # VmHWM := VmRSS
-        return True
-    except OSError:
-        return False
-
-
-def peak_bytes(device: str) -> int:
-    if device.startswith("cuda"):
-        return torch.cuda.max_memory_allocated()
-    return proc_status("VmHWM")
-
-
-def proc_status(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
 
 
 def device_name(device: str) -> str:
