@@ -4,26 +4,38 @@ layers) are reported before anything heavy runs."""
 
 from __future__ import annotations
 
-import importlib.util
+import glob
 import json
 import os
 from collections.abc import Iterable
 
+from .open_clip_tags import package_dir
 from .zoo import ROOT
 
 PROJECT_CONFIGS = os.path.join(ROOT, "model_configs")  # the demo model's architecture
 
 
-def _config_dirs(extra: Iterable[str]) -> list[str]:
-    spec = importlib.util.find_spec("open_clip")
-    packaged = [os.path.join(p, "model_configs") for p in (spec.submodule_search_locations or [])]
-    return [*extra, PROJECT_CONFIGS, *packaged] if spec else [*extra, PROJECT_CONFIGS]
+def config_places(extra: Iterable[str]) -> list[str]:
+    """Where model configs are looked up, first match wins: ``--model-config`` files and
+    folders, the project's, open_clip's own."""
+    root = package_dir()
+    packaged = [os.path.join(root, "model_configs")] if root else []
+    return [*extra, PROJECT_CONFIGS, *packaged]
+
+
+def config_names(extra: Iterable[str] = ()) -> set[str]:
+    """Every model config name found in ``config_places``."""
+    names = set()
+    for place in config_places(extra):
+        paths = [place] if os.path.isfile(place) else glob.glob(os.path.join(place, "*.json"))
+        names.update(os.path.splitext(os.path.basename(p))[0] for p in paths)
+    return names
 
 
 def read_model_config(name: str, extra: Iterable[str] = ()) -> dict | None:
     """The JSON of open_clip model config ``name`` (``--model-config`` files and folders
     first, then the project's, then open_clip's own), or None if there is none."""
-    for path in _config_dirs(extra):
+    for path in config_places(extra):
         candidate = path if path.endswith(".json") else os.path.join(path, f"{name}.json")
         if os.path.basename(candidate) == f"{name}.json" and os.path.isfile(candidate):
             with open(candidate, encoding="utf-8") as f:

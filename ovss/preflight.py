@@ -24,13 +24,12 @@ from urllib.parse import urlparse
 
 from foundation.errors import CheckpointError, ConfigError, DataError
 from foundation.images import header_size
-from foundation.model_configs import PROJECT_CONFIGS, read_model_config
+from foundation.model_configs import config_names, read_model_config
 from foundation.open_clip_tags import (
     cached_weights,
     download_address,
     hf_cache_dir,
     hub_file,
-    package_dir,
     pretrained_cfg,
     pretrained_tags,
 )
@@ -153,13 +152,8 @@ def model_config(name: str, extra: list[str]) -> dict | None:
 
 def model_names(extra: list[str]) -> list[str]:
     """Every open_clip model config name this run could use."""
-    packaged = [os.path.join(package_dir(), "model_configs")] if package_dir() else []
-    places = [*extra, PROJECT_CONFIGS, *packaged]
     names = set(sys.modules["open_clip"].list_models()) if "open_clip" in sys.modules else set()
-    for place in places:
-        paths = [place] if os.path.isfile(place) else glob.glob(os.path.join(place, "*.json"))
-        names.update(os.path.splitext(os.path.basename(p))[0] for p in paths)
-    return sorted(names)
+    return sorted(names | config_names(extra))
 
 
 def check_vit_type(source: ModelSource, extra: list[str]) -> None:
