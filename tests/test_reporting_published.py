@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from foundation.datasets import DATASETS
+from references import SEGEARTH
 from reporting import published
 from test_compare_runs import (
     BESIDE_TITLE,
@@ -37,17 +38,6 @@ CLIP_B16 = next(
 )
 SEGEARTH_OV = next(r for r in published.PUBLISHED if r.protocol is published.SEGEARTH)
 OFFSETS = [0.5, -1.25, 2.0, 0.0, -0.3, 1.1, 0.25, -2.5]
-# SegEarth-OV's per-dataset post-processing, as its configs (cfg_<name>.py) publish it
-SEGEARTH_POST = {
-    "OpenEarthMapDataset": (0.1, 0),
-    "LoveDADataset": (0.3, 0),
-    "PotsdamDataset": (0.1, 5),
-    "ISPRSDataset": (0.1, 5),
-    "UDD5Dataset": (0.4, 4),
-    "VDDDataset": (0.3, 0),
-    "UAVidDataset": (0.3, 0),
-    "iSAIDDataset": (0.4, 0),
-}
 SIMFEATUP = "simfeatup sha256:" + "ab" * 32
 
 
@@ -160,8 +150,8 @@ def test_segearth_ov_row_only_with_simfeatup_and_the_segearth_protocol(template,
         protocol="segearth",
         cls_token_lambda=-0.3,
         quick_gelu=True,
-        prob_thd=lambda d: SEGEARTH_POST[d][0],
-        bg_idx=lambda d: SEGEARTH_POST[d][1],
+        prob_thd=lambda d: SEGEARTH[d][0],
+        bg_idx=lambda d: SEGEARTH[d][1],
     )
     values = shifted(SEGEARTH_OV)
     w = tmp_path / "w"
@@ -196,9 +186,9 @@ def test_segearth_ov_row_only_with_simfeatup_and_the_segearth_protocol(template,
     assert ours["reason"] == f"other protocol: upsampler={SIMFEATUP[:29]} (published: none)"
     ours, ref = beside(kinds, thd)  # not SegEarth-OV's per-dataset thresholds
     assert ref["row"] == "published: SegEarth-OV Table 1"
-    wrong = [d for d, (t, _) in SEGEARTH_POST.items() if t != 0.0]
+    wrong = [d for d, (t, _) in SEGEARTH.items() if t != 0.0]
     assert ours["reason"] == "other protocol: " + "; ".join(
-        f"{DATASETS[d].short} prob_thd=0.0 (published: {SEGEARTH_POST[d][0]})" for d in wrong
+        f"{DATASETS[d].short} prob_thd=0.0 (published: {SEGEARTH[d][0]})" for d in wrong
     )
 
 
