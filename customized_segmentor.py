@@ -21,10 +21,11 @@ from mmseg.registry import MODELS
 from torch import Tensor
 
 from dense import DenseFeatures, build_method
-from dense.simfeatup import check_applies, load_simfeatup
+from dense.simfeatup import load_simfeatup
 from foundation.methods import METHODS as METHOD_INFO
 from foundation.methods import canonical_method
 from foundation.profile import milestone
+from foundation.upsamplers import check_applies
 from foundation.zoo import source_from_config
 from model_families import load_model, query_features
 from prompts import read_class_file

@@ -37,45 +37,19 @@ from torch import Tensor, nn
 from foundation.checkpoints import key_mismatch, read_state_dict
 from foundation.errors import CheckpointError, ConfigError
 from foundation.peek import FAMILY_NAMES, guess_family
+from foundation.upsamplers import FEAT_DIM, PATCH_SIZE, WEIGHTS_HINT
 
 RADIUS = 5  # JBU kernel radius: 11 x 11 = 121 taps
 DIAMETER = 2 * RADIUS + 1
 GUIDANCE_DIM = 3
 KEY_DIM = 32
-FEAT_DIM = 512  # the published weights' feature size (CLIP ViT-B/16)
-PATCH_SIZE = 16  # four x2 steps
 MIN_GRID = 3  # reflect padding by 5 at the first step needs 6 x 6 guidance
 REACH = 4  # output row y of a step reads source rows y // 2 - 4 .. y // 2 + 4
 PREFIX = "upsampler."  # PyTorch-Lightning attribute name in the published file
-WEIGHTS_HINT = (
-    "xclip_jbu_one_million_aid.ckpt from the SegEarth-OV repository "
-    "(https://github.com/likyoo/SegEarth-OV, simfeatup_dev/weights/)"
-)
 # Source rows per matmul batch: the padded source tile stays in cache on a CPU; on a GPU the
 # tile only bounds memory.
 _TILE_BYTES = {"cpu": 8 << 20}
 _TILE_BYTES_OTHER = 256 << 20
-
-
-def check_applies(
-    feat_dim: int, patch_size: int, force: bool = False, override: str = "the override"
-) -> None:
-    """Refuse models the published weights were not trained for (patch 16, 512-d features)
-    unless forced: the upsampler always gives 16 x the grid, and its last layer is 512 x 512."""
-    if force:
-        return
-    if patch_size != PATCH_SIZE:
-        raise ConfigError(
-            f"SimFeatUp upsamples patch features x16 and its published weights are for patch-16, "
-            f"512-d CLIPs (ViT-B/16); this model has patch {patch_size} (output would be "
-            f"{PATCH_SIZE / patch_size:g} x the window); use {override} to run it anyway"
-        )
-    if feat_dim != FEAT_DIM:
-        raise ConfigError(
-            f"SimFeatUp's published weights are for 512-d patch features (CLIP ViT-B/16); this "
-            f"model's are {feat_dim}-d; use {override} to run it anyway (its final 1x1 fix-up, "
-            f"which is 512 x 512, is then left out)"
-        )
 
 
 def check_grid(height: int, width: int, patch_size: int = PATCH_SIZE) -> None:

@@ -16,6 +16,7 @@ from foundation.errors import CheckpointError, ConfigError, DataError
 from foundation.methods import METHODS, canonical_method, resolve_options
 from foundation.model_configs import vision_shape
 from foundation.proxies import proxy_spec, resolve_proxy_file
+from foundation.upsamplers import WEIGHTS_HINT, check_applies
 from foundation.zoo import (
     MODEL_ZOO,
     OPENCLIP_ARCHITECTURES,
@@ -31,10 +32,6 @@ from foundation.zoo import (
 from .config_files import dataset_type, read_config
 from .protocols import apply_protocol
 
-UPSAMPLER_HINT = (
-    "SegEarth-OV publishes it as simfeatup_dev/weights/xclip_jbu_one_million_aid.ckpt in "
-    "https://github.com/likyoo/SegEarth-OV"
-)
 CONFIG_DIR = os.path.join(ROOT, "configs")
 BASE_CONFIG = os.path.join(CONFIG_DIR, "base_config.py")
 DEFAULT_MODEL_TYPE = "SegEarth"  # the published dense path of the OpenCLIP family
@@ -149,21 +146,18 @@ def resolve_upsampler(cfg, family: str) -> None:
         return
     m.upsampler = os.path.abspath(m.upsampler)
     if not os.path.isfile(m.upsampler):
-        raise CheckpointError(f"--upsampler {m.upsampler}: not found; {UPSAMPLER_HINT}")
+        raise CheckpointError(f"--upsampler {m.upsampler}: not found; use {WEIGHTS_HINT}")
     if m.get("force_upsampler"):
         return
-    shape = vision_shape(m.vit_type, cfg.get("model_configs", []))
-    why = None
     if family not in OPENCLIP_ARCHITECTURES:
-        why = f"--method {m.model_name} is not an OpenAI/OpenCLIP-style CLIP"
-    elif shape is not None and (shape["patch_size"], shape["embed_dim"]) != (16, 512):
-        why = f"{m.vit_type} has patch {shape['patch_size']}, {shape['embed_dim']}-d features"
-    if why:
         raise ConfigError(
             f"--upsampler: SimFeatUp's published weights are for patch-16, 512-d CLIPs "
-            f"(ViT-B/16) and upsample x16; {why}; pass --force-upsampler to run it anyway "
-            "(recorded as an extension)"
+            f"(ViT-B/16); --method {m.model_name} is not an OpenAI/OpenCLIP-style CLIP; pass "
+            "--force-upsampler to run it anyway (recorded as an extension)"
         )
+    shape = vision_shape(m.vit_type, cfg.get("model_configs", []))
+    if shape is not None:  # the same rule the segmentor applies to the loaded model
+        check_applies(shape["embed_dim"], shape["patch_size"], override="--force-upsampler")
 
 
 def check_data_root(cfgs: dict) -> None:

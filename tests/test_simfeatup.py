@@ -10,11 +10,11 @@ import torch.nn.functional as F
 from dense.simfeatup import (
     SimFeatUp,
     adaptive_conv,
-    check_applies,
     check_grid,
     load_simfeatup,
 )
 from foundation.errors import CheckpointError, ConfigError
+from foundation.upsamplers import check_applies
 
 KEYS = {
     "up.range_temp": (),
